@@ -1,0 +1,8 @@
+{
+  "targets": [
+    {
+      "target_name": "setns",
+      "sources": ["native/setns.c"]
+    }
+  ]
+}

@@ -1,0 +1,31 @@
+// setns(2) for Node.js: lets the agent create a pod's listening sockets inside the pod's network
+// namespace without a process per pod. setns() switches only the calling thread, and Node's
+// server.listen() creates and binds the socket synchronously on the main thread, so
+// `enter(pod); listen(); enter(home)` puts the socket in the pod and the agent back home.
+#define _GNU_SOURCE
+#include <errno.h>
+#include <sched.h>
+#include <string.h>
+#include <node_api.h>
+
+static napi_value Setns(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  int32_t fd = -1;
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  if (argc < 1 || napi_get_value_int32(env, argv[0], &fd) != napi_ok) {
+    napi_throw_type_error(env, NULL, "setns(fd): fd must be an integer");
+    return NULL;
+  }
+  if (setns(fd, CLONE_NEWNET) != 0) {
+    napi_throw_error(env, "ESETNS", strerror(errno));
+  }
+  return NULL;
+}
+
+NAPI_MODULE_INIT() {
+  napi_value fn;
+  napi_create_function(env, "setns", NAPI_AUTO_LENGTH, Setns, NULL, &fn);
+  napi_set_named_property(env, exports, "setns", fn);
+  return exports;
+}

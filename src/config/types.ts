@@ -1,0 +1,28 @@
+// The lab's configuration after parsing and validation: k3s's own config.yaml keys
+// (/etc/rancher/k3s/config.yaml), normalised to camelCase, plus the lab's own `nodes` and `lan-cidr`.
+
+export type NodeRole = 'server' | 'agent';
+export type FlannelBackend = 'host-gw';
+export type ProxyMode = 'iptables';
+
+export interface NodeSpec {
+  name: string;
+  role: NodeRole;
+  labels: Record<string, string>;
+  /** The node's address on the lab LAN; assigned in node order from `lan-cidr` when not given. */
+  ip?: string;
+}
+
+export interface LabConfig {
+  clusterCIDR: string; // cluster-cidr
+  serviceCIDR: string; // service-cidr
+  clusterDNS: string; // cluster-dns
+  clusterDomain: string; // cluster-domain
+  serviceNodePortRange: { min: number; max: number }; // service-node-port-range "30000-32767"
+  flannelBackend: FlannelBackend; // flannel-backend
+  proxyMode: ProxyMode; // from kube-proxy-arg proxy-mode=...
+  kubeProxyArgs: string[]; // kube-proxy-arg, as written
+  nodeCIDRMaskSize: number; // node-cidr-mask-size-ipv4
+  lanCIDR: string; // lan-cidr (knetlab's own)
+  nodes: NodeSpec[]; // nodes (knetlab's own)
+}
