@@ -1,0 +1,82 @@
+// The agent's API on its unix socket. It speaks Kubernetes: the same REST paths and objects as
+// the apiserver (`/api/v1/namespaces/NS/pods/NAME`), with errors as `Status` objects, so that
+// `get -o json` is a pass-through. Lab-only operations live under `/apis/knetlab.io/v1/`.
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { LabConfig } from '../config/types.js';
+import type { Manifest, Namespace, Pod } from '../api/types.js';
+import { KnetlabError } from '../errors.js';
+import type { Agent } from './agent.js';
+
+export class ApiError extends Error {
+  constructor(
+    readonly code: number,
+    readonly reason: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export const notFound = (resource: string, name: string) => new ApiError(404, 'NotFound', `${resource} "${name}" not found`);
+
+type Handler = (agent: Agent, params: string[], body: unknown) => Promise<unknown> | unknown;
+
+const NS = '([a-z0-9-]+)';
+const NAME = '([a-z0-9.-]+)';
+
+const routes: [method: string, path: RegExp, handler: Handler][] = [
+  ['GET', /^\/readyz$/, () => ({ ok: true })],
+  ['GET', /^\/api\/v1\/nodes$/, (a) => a.list('Node')],
+  ['GET', new RegExp(`^/api/v1/nodes/${NAME}$`), (a, [name]) => a.getObject('Node', undefined, name!)],
+  ['GET', /^\/api\/v1\/namespaces$/, (a) => a.list('Namespace')],
+  ['GET', new RegExp(`^/api/v1/namespaces/${NS}$`), (a, [name]) => a.getObject('Namespace', undefined, name!)],
+  ['POST', /^\/api\/v1\/namespaces$/, (a, _, body) => a.create(body as Namespace)],
+  ['DELETE', new RegExp(`^/api/v1/namespaces/${NS}$`), (a, [name]) => a.deleteNamespace(name!)],
+  ['GET', /^\/api\/v1\/pods$/, (a) => a.list('Pod')],
+  ['GET', new RegExp(`^/api/v1/namespaces/${NS}/pods$`), (a, [ns]) => a.list('Pod', ns)],
+  ['GET', new RegExp(`^/api/v1/namespaces/${NS}/pods/${NAME}$`), (a, [ns, name]) => a.getObject('Pod', ns, name!)],
+  ['POST', new RegExp(`^/api/v1/namespaces/${NS}/pods$`), (a, [ns], body) => a.create({ ...(body as Pod), metadata: { ...(body as Pod).metadata, namespace: ns } })],
+  ['DELETE', new RegExp(`^/api/v1/namespaces/${NS}/pods/${NAME}$`), (a, [ns, name]) => a.deletePod(ns!, name!)],
+  ['POST', /^\/apis\/knetlab\.io\/v1\/apply$/, (a, _, body) => a.apply((body as { items: Manifest[] }).items)],
+  ['GET', /^\/apis\/knetlab\.io\/v1\/status$/, (a) => a.status()],
+  ['PUT', /^\/apis\/knetlab\.io\/v1\/config$/, (a, _, body) => a.reconfigure(body as LabConfig)],
+  ['POST', /^\/apis\/knetlab\.io\/v1\/shutdown$/, (a) => a.shutdown()],
+];
+
+export function createApiServer(agent: Agent): Server {
+  return createServer((req, res) => {
+    void handle(agent, req, res);
+  });
+}
+
+async function handle(agent: Agent, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  const path = new URL(req.url ?? '/', 'http://agent').pathname;
+  try {
+    const route = routes.find(([method, re]) => method === req.method && re.test(path));
+    if (!route) throw new ApiError(404, 'NotFound', `the server could not find the requested resource (${req.method} ${path})`);
+    const params = route[1].exec(path)!.slice(1);
+    const body = req.method === 'GET' || req.method === 'DELETE' ? undefined : await readJson(req);
+    const result = await route[2](agent, params, body);
+    send(res, 200, result ?? {});
+  } catch (err) {
+    const e =
+      err instanceof ApiError ? err : new ApiError(500, 'InternalError', err instanceof KnetlabError || err instanceof Error ? err.message : String(err));
+    send(res, e.code, { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message: e.message, reason: e.reason, code: e.code });
+  }
+}
+
+async function readJson(req: IncomingMessage): Promise<unknown> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of req) chunks.push(chunk as Buffer);
+  try {
+    return JSON.parse(Buffer.concat(chunks).toString('utf8') || '{}');
+  } catch {
+    throw new ApiError(400, 'BadRequest', 'request body is not valid JSON');
+  }
+}
+
+function send(res: ServerResponse, code: number, body: unknown): void {
+  const text = JSON.stringify(body);
+  res.writeHead(code, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
+  res.end(text);
+}

@@ -1,0 +1,73 @@
+// Builders for the objects the agent itself writes: Node objects from the plan, and the status a
+// pod gets as it is scheduled and started, shaped as the kubelet reports them.
+import { release, version as kernelVersion } from 'node:os';
+import type { Node, Pod, PodCondition } from '../api/types.js';
+import type { NodePlan } from '../dataplane/plan.js';
+import { ARCH } from '../dataplane/plan.js';
+
+export const KUBE_VERSION = 'v1.33.0+knetlab';
+
+function now(): string {
+  return new Date().toISOString().replace(/\.\d+Z$/, 'Z');
+}
+
+export function nodeObject(node: NodePlan): Node {
+  return {
+    apiVersion: 'v1',
+    kind: 'Node',
+    metadata: { name: node.name, labels: node.labels, annotations: { 'flannel.alpha.coreos.com/backend-type': 'host-gw', 'flannel.alpha.coreos.com/public-ip': node.ip } },
+    spec: { podCIDR: node.podCIDR, podCIDRs: [node.podCIDR] },
+    status: {
+      addresses: [
+        { type: 'InternalIP', address: node.ip },
+        { type: 'Hostname', address: node.name },
+      ],
+      conditions: [{ type: 'Ready', status: 'True', reason: 'KubeletReady', message: 'kubelet is posting ready status', lastTransitionTime: now() }],
+      nodeInfo: {
+        kubeletVersion: KUBE_VERSION,
+        kubeProxyVersion: KUBE_VERSION,
+        kernelVersion: release(),
+        osImage: `knetlab network namespace (${kernelVersion().split(' ')[0] ?? 'Linux'})`,
+        operatingSystem: 'linux',
+        architecture: ARCH,
+        containerRuntimeVersion: 'knetlab://0.1.0',
+      },
+    },
+  };
+}
+
+export function pendingPod(pod: Pod, reason: string, message: string): Pod {
+  return {
+    ...pod,
+    status: {
+      phase: 'Pending',
+      conditions: [{ type: 'PodScheduled', status: 'False', reason, message, lastTransitionTime: now() }],
+    },
+  };
+}
+
+export function runningPod(pod: Pod, node: NodePlan, ip: string): Pod {
+  const t = now();
+  const condition = (type: PodCondition['type']): PodCondition => ({ type, status: 'True', lastTransitionTime: t });
+  return {
+    ...pod,
+    spec: { ...pod.spec, nodeName: node.name },
+    status: {
+      phase: 'Running',
+      conditions: [condition('Initialized'), condition('Ready'), condition('ContainersReady'), condition('PodScheduled')],
+      hostIP: node.ip,
+      hostIPs: [{ ip: node.ip }],
+      podIP: ip,
+      podIPs: [{ ip }],
+      startTime: t,
+      containerStatuses: pod.spec.containers.map((c) => ({
+        name: c.name,
+        ready: true,
+        restartCount: 0,
+        image: c.image,
+        started: true,
+        state: { running: { startedAt: t } },
+      })),
+    },
+  };
+}

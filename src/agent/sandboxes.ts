@@ -1,0 +1,87 @@
+// Pod sandboxes: the network namespace, veth and address that make a pod, and the workload that
+// serves its ports. Pods are started in groups so that a 200-pod apply costs one `netns add`
+// batch, one batch per node and one small batch per pod, not a process per link or address.
+import type { Pod } from '../api/types.js';
+import type { NodePlan } from '../dataplane/plan.js';
+import { podNetns, podVethName } from '../dataplane/names.js';
+import { renderNetnsAdd, renderNetnsDelete, renderPodInside, renderPodPorts, type PodWiring } from '../dataplane/render.js';
+import { runIpBatch, runIpBatches } from '../kernel/ip.js';
+import { PodWorkload } from './workload.js';
+
+export interface Sandbox {
+  wiring: PodWiring;
+  workload: PodWorkload;
+}
+
+export interface SandboxRequest {
+  pod: Pod;
+  node: NodePlan;
+  ip: string;
+}
+
+export function podKey(pod: Pod): string {
+  return `${pod.metadata.namespace ?? 'default'}/${pod.metadata.name}`;
+}
+
+export class Sandboxes {
+  private readonly byPod = new Map<string, Sandbox>();
+
+  constructor(private readonly lab: string) {}
+
+  get(key: string): Sandbox | undefined {
+    return this.byPod.get(key);
+  }
+
+  countOn(node: string): number {
+    let n = 0;
+    for (const s of this.byPod.values()) if (s.wiring.node.name === node) n++;
+    return n;
+  }
+
+  keysOn(node: string): string[] {
+    return [...this.byPod].filter(([, s]) => s.wiring.node.name === node).map(([k]) => k);
+  }
+
+  keys(): string[] {
+    return [...this.byPod.keys()];
+  }
+
+  /** Creates the sandboxes of several pods at once; on failure removes whatever it created. */
+  async create(requests: SandboxRequest[]): Promise<void> {
+    const wirings = requests.map(({ pod, node, ip }): PodWiring => {
+      const netns = podNetns(this.lab, pod.metadata.namespace ?? 'default', pod.metadata.name);
+      return { netns, veth: podVethName(netns), ip, node };
+    });
+    const started: Sandbox[] = [];
+    try {
+      await runIpBatch(renderNetnsAdd(wirings.map((w) => w.netns)));
+      const nodes = [...new Set(wirings.map((w) => w.node))];
+      await runIpBatches(nodes.map((node) => renderPodPorts(node, wirings.filter((w) => w.node === node))));
+      await runIpBatches(wirings.map(renderPodInside));
+      requests.forEach(({ pod }, i) => {
+        const wiring = wirings[i]!;
+        const ports = pod.spec.containers.flatMap((c) => c.ports ?? []).map((p) => ({ containerPort: p.containerPort, protocol: p.protocol ?? 'TCP' }));
+        const identity = { name: pod.metadata.name, namespace: pod.metadata.namespace ?? 'default', ready: () => true };
+        started.push({ wiring, workload: PodWorkload.start(wiring.netns, identity, ports) });
+      });
+    } catch (err) {
+      await Promise.all(started.map((s) => s.workload.close()));
+      await runIpBatch({ ...renderNetnsDelete(wirings.map((w) => w.netns)), force: true }).catch(() => undefined);
+      throw err;
+    }
+    requests.forEach(({ pod }, i) => this.byPod.set(podKey(pod), started[i]!));
+  }
+
+  /** Stops the pods' workloads and deletes their namespaces (which takes their veths with them). */
+  async remove(keys: string[]): Promise<Sandbox[]> {
+    const gone = keys.flatMap((k) => {
+      const s = this.byPod.get(k);
+      this.byPod.delete(k);
+      return s ? [s] : [];
+    });
+    // Sockets first: an open socket would keep the namespace alive after its name is gone.
+    await Promise.all(gone.map((s) => s.workload.close()));
+    await runIpBatch(renderNetnsDelete(gone.map((s) => s.wiring.netns)));
+    return gone;
+  }
+}

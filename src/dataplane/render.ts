@@ -1,0 +1,94 @@
+// Pure renderers from the plan to `ip -batch` scripts. Nothing here runs anything: the agent
+// hands the batches to kernel/ip.ts, and unit tests compare them with golden files.
+import type { IpBatch } from '../kernel/ip.js';
+import type { LabPlan, NodePlan } from './plan.js';
+import { LAN_BRIDGE, NODE_LAN_IF, NODE_POD_BRIDGE, POD_IF } from './names.js';
+
+/** A pod's place in the dataplane, decided by the scheduler and IPAM. */
+export interface PodWiring {
+  netns: string;
+  /** Node-side end of the pod's eth0, a port of the node's cni0. */
+  veth: string;
+  ip: string;
+  node: NodePlan;
+}
+
+export function renderNetnsAdd(names: string[]): IpBatch {
+  return { lines: names.map((n) => `netns add ${n}`) };
+}
+
+export function renderNetnsDelete(names: string[]): IpBatch {
+  return { lines: names.map((n) => `netns del ${n}`) };
+}
+
+/** The LAN: one bridge in the lan namespace, holding the lan machine's own address. */
+export function renderLan(plan: LabPlan): IpBatch {
+  const { lan } = plan;
+  return {
+    netns: lan.netns,
+    lines: ['link set lo up', `link add ${LAN_BRIDGE} type bridge`, `addr add ${lan.ip}/${lan.prefix} dev ${LAN_BRIDGE}`, `link set ${LAN_BRIDGE} up`],
+  };
+}
+
+/** Plugs nodes into the LAN: a veth whose far end becomes the node's eth0. */
+export function renderLanPorts(plan: LabPlan, nodes: NodePlan[]): IpBatch {
+  return {
+    netns: plan.lan.netns,
+    lines: nodes.flatMap((n) => [
+      `link add ${n.lanPort} type veth peer name ${NODE_LAN_IF} netns ${n.netns}`,
+      `link set ${n.lanPort} master ${LAN_BRIDGE}`,
+      `link set ${n.lanPort} up`,
+    ]),
+  };
+}
+
+/** A node's own links: eth0 on the LAN, and cni0 holding the pod CIDR's gateway address. */
+export function renderNode(plan: LabPlan, node: NodePlan): IpBatch {
+  const podPrefix = node.podCIDR.split('/')[1];
+  return {
+    netns: node.netns,
+    lines: [
+      'link set lo up',
+      `addr add ${node.ip}/${plan.lan.prefix} dev ${NODE_LAN_IF}`,
+      `link set ${NODE_LAN_IF} up`,
+      `link add ${NODE_POD_BRIDGE} type bridge`,
+      `addr add ${node.gateway}/${podPrefix} dev ${NODE_POD_BRIDGE}`,
+      `link set ${NODE_POD_BRIDGE} up`,
+      ...renderHostGwRoutes(plan, node),
+    ],
+  };
+}
+
+/**
+ * host-gw as flannel does it: every other node's pod CIDR is reached through that node's LAN IP.
+ * Tagged `proto static` so a resync can flush exactly these and write the current set.
+ */
+export function renderHostGwRoutes(plan: LabPlan, node: NodePlan): string[] {
+  return [
+    'route flush proto static',
+    ...plan.nodes.filter((other) => other.name !== node.name).map((other) => `route replace ${other.podCIDR} via ${other.ip} dev ${NODE_LAN_IF} proto static`),
+  ];
+}
+
+/** The node side of new pods: a veth per pod, its far end the pod's eth0, plugged into cni0 with hairpin on. */
+export function renderPodPorts(node: NodePlan, pods: PodWiring[]): IpBatch {
+  return {
+    netns: node.netns,
+    lines: pods.flatMap((p) => [
+      `link add ${p.veth} type veth peer name ${POD_IF} netns ${p.netns}`,
+      `link set ${p.veth} master ${NODE_POD_BRIDGE}`,
+      // hairpin lets a pod reach itself through its own Service IP (the DNAT sends the packet back out the port it came in).
+      `link set dev ${p.veth} type bridge_slave hairpin on`,
+      `link set ${p.veth} up`,
+    ]),
+  };
+}
+
+/** The pod's side: lo up, its IP on eth0, default route via the node's cni0. */
+export function renderPodInside(pod: PodWiring): IpBatch {
+  const prefix = pod.node.podCIDR.split('/')[1];
+  return {
+    netns: pod.netns,
+    lines: ['link set lo up', `addr add ${pod.ip}/${prefix} dev ${POD_IF}`, `link set ${POD_IF} up`, `route add default via ${pod.node.gateway} dev ${POD_IF}`],
+  };
+}
