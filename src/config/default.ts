@@ -1,0 +1,65 @@
+// The lab's defaults, in two forms: the values used for keys a config file leaves out, and the
+// config.yaml that `knetlab up` uses when there is no file at all. The text is what a user would
+// write in /etc/rancher/k3s/config.yaml, so reading it teaches the real keys; it is parsed through
+// the same parseConfig as any user file, and a test checks both forms agree.
+
+/** Values for keys a config file leaves out, as they would be written in YAML (k3s's defaults). */
+export const DEFAULTS = {
+  'cluster-cidr': '10.42.0.0/16',
+  'service-cidr': '10.43.0.0/16',
+  'cluster-dns': '10.43.0.10',
+  'cluster-domain': 'cluster.local',
+  'service-node-port-range': '30000-32767',
+  // k3s defaults to vxlan; knetlab only offers host-gw for now.
+  'flannel-backend': 'host-gw',
+  'kube-proxy-arg': [] as string[],
+  'node-cidr-mask-size-ipv4': 24,
+  'lan-cidr': '192.168.100.0/24',
+  nodes: [
+    { name: 'server', role: 'server' },
+    { name: 'agent-1', role: 'agent' },
+    { name: 'agent-2', role: 'agent' },
+  ],
+} as const;
+
+export const DEFAULT_CONFIG_YAML = `# knetlab config.yaml — the same keys as k3s's /etc/rancher/k3s/config.yaml.
+# Every value below is the default: delete a line and nothing changes.
+# Keys that k3s knows but the lab has no use for (token, tls-san, write-kubeconfig-mode, ...)
+# are accepted with a warning, so a real k3s config carries over.
+
+# Pods get addresses from this range; each node gets its own /24 of it (10.42.0.0/24, 10.42.1.0/24, ...),
+# with the gateway .1 on the node's cni0 bridge.
+cluster-cidr: 10.42.0.0/16
+# Service ClusterIPs come from this range; 10.43.0.1 is default/kubernetes.
+service-cidr: 10.43.0.0/16
+# The ClusterIP of kube-system/kube-dns (CoreDNS); must be inside service-cidr.
+cluster-dns: 10.43.0.10
+cluster-domain: cluster.local
+# NodePort services get ports from this range on every node.
+service-node-port-range: 30000-32767
+# Size of each node's pod subnet inside cluster-cidr.
+node-cidr-mask-size-ipv4: 24
+
+# How pod traffic crosses nodes. host-gw: every node routes the other nodes' pod subnets via their
+# LAN address. (k3s's default is vxlan, which knetlab does not offer yet.)
+flannel-backend: host-gw
+
+# Flags for kube-proxy, as key=value. knetlab renders kube-proxy's iptables rules, which is
+# kube-proxy's default mode, so nothing needs to be set here:
+# kube-proxy-arg:
+#   - proxy-mode=iptables
+
+# --- knetlab's own keys (not k3s) ---
+
+# The network the nodes share. .1 is the lab's "lan" machine (outside the cluster);
+# nodes get .10, .11, ... in the order below unless they set ip.
+lan-cidr: 192.168.100.0/24
+
+nodes:
+  - name: server
+    role: server # runs the control plane, like \`k3s server\`
+  - name: agent-1
+    role: agent # a worker, like \`k3s agent\`
+  - name: agent-2
+    role: agent
+`;
