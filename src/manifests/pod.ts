@@ -1,0 +1,129 @@
+// A v1 Pod as the lab reads it: decoded to the fields the lab keeps (name, node placement,
+// containers and their ports), and validated by the rules Kubernetes' ValidatePod applies to
+// those fields, plus the lab's own limits (no SCTP, no host networking).
+import * as z from 'zod';
+import type { Pod } from '../api/types.js';
+import { formatPath } from '../diagnostics.js';
+import { decode, isMapping } from './decode.js';
+import { checkLabels, checkMetadata, namespacedMetadataSchema, reportProblem } from './metadata.js';
+import { checkDNS1123Label, checkDNS1123Subdomain, checkPortName } from './names.js';
+import type { Path, Reporter } from './report.js';
+import { CONTAINER_FIELDS, CONTAINER_PORT_FIELDS, POD_SPEC_FIELDS, checkFieldNames } from './vocabulary.js';
+
+const strings = z.array(z.string());
+
+const containerPortSchema = z.object({
+  containerPort: z.int(),
+  protocol: z.string().default('TCP'), // checked against TCP/UDP by checkPort
+  name: z.string().optional(),
+});
+
+// apiVersion and kind were checked before the object came here.
+const podSchema = z.object({
+  metadata: namespacedMetadataSchema,
+  spec: z.object({
+    nodeName: z.string().optional(),
+    nodeSelector: z.record(z.string(), z.string()).optional(),
+    containers: z.array(
+      z.object({
+        name: z.string(),
+        image: z.string(),
+        args: strings.optional(),
+        command: strings.optional(),
+        ports: z.array(containerPortSchema).optional(),
+      }),
+    ),
+  }),
+});
+
+/** Returns the normalised Pod, or undefined when the object has errors (all of them reported). */
+export function validatePod(object: Record<string, unknown>, report: Reporter): Pod | undefined {
+  const errorsBefore = report.errorCount;
+  checkMetadata(object.metadata, report, { checkName: checkDNS1123Subdomain, namespaced: true });
+  checkPodSpec(object.spec, report);
+  const decoded = decode(podSchema, object, [], report);
+  if (!decoded || report.errorCount !== errorsBefore) return undefined;
+  // The rules above have checked what the schema's types cannot say (protocol is TCP or UDP).
+  return { apiVersion: 'v1', kind: 'Pod', ...decoded } as Pod;
+}
+
+/** What the ports seen so far in the pod are, to find names and port numbers used twice. */
+interface PortsSeen {
+  byName: Map<string, Path>;
+  byNumber: Map<string, Path>;
+}
+
+function checkPodSpec(spec: unknown, report: Reporter): void {
+  if (!isMapping(spec)) return;
+  checkFieldNames(spec, ['spec'], POD_SPEC_FIELDS, 'a Pod spec', report);
+  if (typeof spec.nodeName === 'string') reportProblem(checkDNS1123Subdomain(spec.nodeName), ['spec', 'nodeName'], report);
+  checkLabels(spec.nodeSelector, ['spec', 'nodeSelector'], report);
+  if (spec.hostNetwork === true) {
+    report.warn(['spec', 'hostNetwork'], 'hostNetwork is not supported by knetlab; the pod gets its own network namespace and pod IP', 'remove it, or expect the pod IP rather than the node IP');
+  }
+  const { containers } = spec;
+  if (!Array.isArray(containers)) return;
+  if (containers.length === 0) {
+    report.error(['spec', 'containers'], 'a Pod needs at least one container', 'add a container with `- name: ...` and `image: ...`');
+  }
+  const containerNames = new Map<string, Path>();
+  const ports: PortsSeen = { byName: new Map(), byNumber: new Map() };
+  containers.forEach((container, i) => checkContainer(container, ['spec', 'containers', i], containerNames, ports, report));
+}
+
+function checkContainer(container: unknown, path: Path, containerNames: Map<string, Path>, ports: PortsSeen, report: Reporter): void {
+  if (!isMapping(container)) return;
+  checkFieldNames(container, path, CONTAINER_FIELDS, 'a container', report);
+  const { name, image } = container;
+  if (typeof name === 'string') {
+    reportProblem(checkDNS1123Label(name), [...path, 'name'], report);
+    const first = containerNames.get(name);
+    if (first) report.error([...path, 'name'], `container name ${JSON.stringify(name)} is already used by ${formatPath(first)}`, 'give each container of the pod its own name');
+    else containerNames.set(name, path);
+  }
+  if (typeof image === 'string' && image.trim() === '') {
+    report.error([...path, 'image'], 'image must not be empty', 'name an image, e.g. `image: nginx:1.27` (knetlab does not run it, but Kubernetes requires it)');
+  } else if (typeof image === 'string' && image !== image.trim()) {
+    report.error([...path, 'image'], `image ${JSON.stringify(image)} has leading or trailing spaces`, `write it as ${JSON.stringify(image.trim())}`);
+  }
+  if (Array.isArray(container.ports)) container.ports.forEach((port, i) => checkPort(port, [...path, 'ports', i], ports, report));
+}
+
+function checkPort(port: unknown, path: Path, seen: PortsSeen, report: Reporter): void {
+  if (!isMapping(port)) return;
+  checkFieldNames(port, path, CONTAINER_PORT_FIELDS, 'a container port', report);
+  const { containerPort: number, name } = port;
+  const protocol = port.protocol ?? 'TCP';
+  if (Number.isInteger(number) && ((number as number) < 1 || (number as number) > 65535)) {
+    report.error([...path, 'containerPort'], `${number} is not a port number`, 'use a port between 1 and 65535');
+  }
+  if (typeof protocol === 'string') checkProtocol(protocol, [...path, 'protocol'], report);
+  if (typeof name === 'string' && name !== '') {
+    reportProblem(checkPortName(name), [...path, 'name'], report);
+    const first = seen.byName.get(name);
+    if (first) report.error([...path, 'name'], `port name ${JSON.stringify(name)} is already used by ${formatPath(first)}`, 'give each port of the pod its own name');
+    else seen.byName.set(name, path);
+  }
+  if (Number.isInteger(number) && typeof protocol === 'string') {
+    const key = `${number}/${protocol}`;
+    const first = seen.byNumber.get(key);
+    if (first) {
+      report.error([...path, 'containerPort'], `port ${key} is already declared at ${formatPath(first)}; the containers of a pod share one network namespace`, 'remove the duplicate or use another port');
+    } else seen.byNumber.set(key, path);
+  }
+  if (port.hostPort !== undefined && port.hostPort !== null) {
+    report.warn([...path, 'hostPort'], 'hostPort is not supported by knetlab; ignored', 'reach the pod through its pod IP or a NodePort Service');
+  }
+}
+
+function checkProtocol(protocol: string, path: Path, report: Reporter): void {
+  const upper = protocol.toUpperCase();
+  if (protocol === 'TCP' || protocol === 'UDP') return;
+  if (upper === 'SCTP') {
+    report.error(path, 'protocol SCTP is not supported by knetlab', 'use TCP or UDP');
+  } else if (upper === 'TCP' || upper === 'UDP') {
+    report.error(path, `protocol ${JSON.stringify(protocol)} must be written in capitals`, `write ${JSON.stringify(upper)}`);
+  } else {
+    report.error(path, `protocol ${JSON.stringify(protocol)} is not supported`, 'use TCP or UDP (TCP when omitted)');
+  }
+}
