@@ -1,5 +1,5 @@
 import { Flags } from '@oclif/core';
-import { Listr, ProcessOutput } from 'listr2';
+import { Listr, ListrLogger, ProcessOutput } from 'listr2';
 import { KnetlabCommand, labFlag } from '../src/cli/base.js';
 import { loadConfig } from '../src/config/load.js';
 import { loadManifests } from '../src/manifests/load.js';
@@ -37,6 +37,8 @@ export default class Up extends KnetlabCommand {
     for (const w of [...warnings, ...manifests.warnings]) process.stderr.write(formatDiagnostic(w) + '\n');
     this.requireRoot('knetlab up');
 
+    // Progress goes to stderr so that stdout holds only the result (and nothing but JSON with --json).
+    const progressLogger = new ListrLogger({ processOutput: new ProcessOutput(process.stderr, process.stderr) });
     const ctx: { ensured?: EnsureResult; applied: ApplyResult[]; status?: LabStatus } = { applied: [] };
     await withLabLock(lab, () =>
       new Listr(
@@ -59,22 +61,17 @@ export default class Up extends KnetlabCommand {
           },
           {
             title: `Applying ${manifests.objects.length} objects`,
-            skip: () => manifests.objects.length === 0,
+            enabled: manifests.objects.length > 0,
             task: async () => {
               ctx.applied = await applyObjects(lab, manifests.objects);
             },
           },
           { title: 'Reading the lab\'s status', task: async () => void (ctx.status = await labStatus(lab)) },
         ],
-        {
-          concurrent: false,
-          rendererOptions: { processOutput: new ProcessOutput(process.stderr, process.stderr) },
-          fallbackRendererOptions: { processOutput: new ProcessOutput(process.stderr, process.stderr) },
-          silentRendererCondition: flags.json,
-        } as never,
+        { rendererOptions: { logger: progressLogger }, fallbackRendererOptions: { logger: progressLogger }, silentRendererCondition: flags.json },
       ).run(),
     );
-    const seconds = (performance.now() - started) / 1000;
+    const seconds = Math.round(performance.now() - started) / 1000;
     const status = ctx.status!;
     if (flags.json) this.printJson({ lab, seconds, started: ctx.ensured?.started, changes: ctx.ensured?.changes, applied: ctx.applied, status });
     else process.stdout.write(formatUpSummary(status, ctx.applied, seconds) + '\n');

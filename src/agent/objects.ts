@@ -1,11 +1,21 @@
 // Builders for the objects the agent itself writes: Node objects from the plan, and the status a
 // pod gets as it is scheduled and started, shaped as the kubelet reports them.
-import { release, version as kernelVersion } from 'node:os';
+import { readFileSync } from 'node:fs';
+import { release } from 'node:os';
 import type { Node, Pod, PodCondition } from '../api/types.js';
 import type { NodePlan } from '../dataplane/plan.js';
 import { ARCH } from '../dataplane/plan.js';
 
 export const KUBE_VERSION = 'v1.33.0+knetlab';
+
+/** Nodes are namespaces of this host, so they run the host's OS, as kubelet reports it from os-release. */
+const OS_IMAGE = (() => {
+  try {
+    return /^PRETTY_NAME="?([^"\n]*)"?$/m.exec(readFileSync('/etc/os-release', 'utf8'))?.[1] ?? 'Linux';
+  } catch {
+    return 'Linux';
+  }
+})();
 
 function now(): string {
   return new Date().toISOString().replace(/\.\d+Z$/, 'Z');
@@ -27,7 +37,7 @@ export function nodeObject(node: NodePlan): Node {
         kubeletVersion: KUBE_VERSION,
         kubeProxyVersion: KUBE_VERSION,
         kernelVersion: release(),
-        osImage: `knetlab network namespace (${kernelVersion().split(' ')[0] ?? 'Linux'})`,
+        osImage: OS_IMAGE,
         operatingSystem: 'linux',
         architecture: ARCH,
         containerRuntimeVersion: 'knetlab://0.1.0',

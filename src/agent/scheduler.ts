@@ -15,6 +15,7 @@ export function schedulePod(pod: Pod, nodes: readonly SchedulableNode[]): Placem
   if (nodeName) {
     return nodes.some((n) => n.name === nodeName) ? { node: nodeName } : { unschedulable: `node "${nodeName}" does not exist` };
   }
+  if (nodes.length === 0) return { unschedulable: 'no nodes available to schedule pods' };
   const selector = Object.entries(nodeSelector ?? {});
   const eligible = nodes.filter((n) => selector.every(([k, v]) => n.labels[k] === v));
   if (eligible.length === 0) {

@@ -13,6 +13,8 @@ export function formatTable(headers: string[], rows: string[][]): string {
 
 /** kubectl's AGE column (k8s.io/apimachinery duration.HumanDuration). */
 export function humanDuration(ms: number): string {
+  // A timestamp in the future (clock skew) is <invalid> past one second, as in kubectl.
+  if (Math.trunc(ms / 1000) < -1) return '<invalid>';
   const s = Math.max(0, Math.floor(ms / 1000));
   if (s < 120) return `${s}s`;
   const m = Math.floor(s / 60);

@@ -17,7 +17,8 @@ const APT = 'apt-get install -y';
 async function hasProgram(argv: string[]): Promise<string | undefined> {
   try {
     const r = await run(argv, { allowFailure: true });
-    return r.exitCode === 0 ? (r.stdout || r.stderr).split('\n')[0] : undefined;
+    // The first line of --version, cut after the version: curl's runs on for a screen.
+    return r.exitCode === 0 ? (r.stdout || r.stderr).split('\n')[0]!.split(' ').slice(0, 4).join(' ') : undefined;
   } catch {
     return undefined;
   }
