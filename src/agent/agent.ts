@@ -149,7 +149,7 @@ export class Agent {
     for (const n of plan?.nodes ?? []) if (!present.has(n.netns)) problems.push(`node ${n.name}: namespace ${n.netns} is missing`);
     for (const p of pods) {
       const sandbox = this.cluster.sandboxes.get(podKey(p));
-      if (!sandbox) problems.push(`pod ${podKey(p)} is ${p.status?.phase ?? 'Pending'}: ${p.status?.conditions?.[0]?.message ?? 'not started'}`);
+      if (!sandbox) problems.push(`pod ${podKey(p)} is ${p.status?.phase ?? 'Pending'}: ${p.status?.message ?? p.status?.conditions?.[0]?.message ?? 'not started'}`);
       else if (!present.has(sandbox.wiring.netns)) problems.push(`pod ${podKey(p)}: namespace ${sandbox.wiring.netns} is missing`);
     }
     return {

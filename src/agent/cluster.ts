@@ -11,7 +11,7 @@ import { writeSysctls } from '../kernel/netns.js';
 import { PodIPAllocator, type PodIPState } from '../ipam/pod-ips.js';
 import { KnetlabError } from '../errors.js';
 import { schedulePod } from './scheduler.js';
-import { nodeObject, pendingPod, runningPod } from './objects.js';
+import { failedPod, nodeObject, pendingPod, runningPod } from './objects.js';
 import { podKey, Sandboxes, type SandboxRequest } from './sandboxes.js';
 import type { Store } from './store.js';
 
@@ -140,11 +140,15 @@ export class Cluster {
     return this.store.get<Pod>('Pod', namespace, name!);
   }
 
-  /** Schedules and starts every stored pod that has no sandbox yet. */
+  /**
+   * Schedules and starts every stored pod that has no sandbox yet, all in one kernel pass. If the
+   * pass fails, each pod is tried on its own, so that one broken pod cannot hold back the others;
+   * the ones that still fail are marked Failed with the kernel's reason and not retried.
+   */
   async startPendingPods(): Promise<void> {
     const plan = this.plan;
     if (!plan) return;
-    const pods = this.store.list<Pod>('Pod').filter((p) => !this.sandboxes.get(podKey(p)));
+    const pods = this.store.list<Pod>('Pod').filter((p) => !this.sandboxes.get(podKey(p)) && p.status?.phase !== 'Failed');
     if (pods.length === 0) return;
     const counts = new Map(plan.nodes.map((n) => [n.name, this.sandboxes.countOn(n.name)]));
     const requests: SandboxRequest[] = [];
@@ -155,9 +159,26 @@ export class Cluster {
         continue;
       }
       const node = plan.nodes.find((n) => n.name === placement.node)!;
-      counts.set(node.name, counts.get(node.name)! + 1);
-      requests.push({ pod, node, ip: this.allocateIP(pod, node) });
+      try {
+        requests.push({ pod, node, ip: this.allocateIP(pod, node) });
+        counts.set(node.name, counts.get(node.name)! + 1);
+      } catch (err) {
+        this.store.put(pendingPod(pod, 'NoPodIP', (err as Error).message));
+      }
     }
+    try {
+      await this.startSandboxes(requests);
+    } catch {
+      for (const r of requests) {
+        await this.startSandboxes([r]).catch((err: Error) => {
+          this.store.put(failedPod(r.pod, r.node, err.message));
+          this.log(`pod ${podKey(r.pod)} failed to start on ${r.node.name}: ${err.message}`);
+        });
+      }
+    }
+  }
+
+  private async startSandboxes(requests: SandboxRequest[]): Promise<void> {
     try {
       await this.sandboxes.create(requests);
     } catch (err) {
@@ -193,6 +214,8 @@ export class Cluster {
       this.store.delete(pod);
       this.log(`pod ${podKey(pod)} deleted`);
     }
+    // Freed addresses may let a waiting pod start (level-triggered: act on the new state).
+    await this.startPendingPods();
   }
 
   /** Tears the whole lab down: sockets, then every namespace with the lab's prefix. */

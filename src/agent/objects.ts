@@ -81,3 +81,12 @@ export function runningPod(pod: Pod, node: NodePlan, ip: string): Pod {
     },
   };
 }
+
+/** A pod whose sandbox could not be made (e.g. a port the kernel refused); it is not retried. */
+export function failedPod(pod: Pod, node: NodePlan, message: string): Pod {
+  return {
+    ...pod,
+    spec: { ...pod.spec, nodeName: node.name },
+    status: { phase: 'Failed', reason: 'SandboxFailed', message, hostIP: node.ip, hostIPs: [{ ip: node.ip }] },
+  };
+}

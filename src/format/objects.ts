@@ -11,7 +11,7 @@ export function podsTable(pods: Pod[], options: { wide: Wide; allNamespaces: boo
   const rows = pods.map((p) => {
     const statuses = p.status?.containerStatuses ?? [];
     const ready = statuses.filter((s) => s.ready).length;
-    const row = [p.metadata.name, `${ready}/${p.spec.containers.length}`, p.status?.phase ?? 'Pending', String(statuses.reduce((n, s) => n + s.restartCount, 0)), age(p.metadata.creationTimestamp)];
+    const row = [p.metadata.name, `${ready}/${p.spec.containers.length}`, p.status?.reason ?? p.status?.phase ?? 'Pending', String(statuses.reduce((n, s) => n + s.restartCount, 0)), age(p.metadata.creationTimestamp)];
     if (options.wide) row.push(p.status?.podIP ?? '<none>', p.spec.nodeName ?? '<none>', '<none>', '<none>');
     if (options.allNamespaces) row.unshift(p.metadata.namespace ?? 'default');
     return row;

@@ -170,3 +170,21 @@ e2e('exec runs in pods, nodes and the LAN and passes the exit code on', async (t
   t.is(missing.exitCode, 2);
   t.regex(missing.stderr, /pod "nosuch" not found/);
 });
+
+e2e('a pod that cannot start does not hold the others back, and says why', async (t) => {
+  const lab = useLab(t, 'full');
+  // A /30 per node leaves one pod address: .0 network, .1 the gateway on cni0, .3 broadcast.
+  const config = tempFile('config.yaml', 'node-cidr-mask-size-ipv4: 30\nnodes:\n  - {name: solo, role: server}\n');
+  const manifest = tempFile('pods.yaml', podsManifest(['first', 'second']));
+  const up = await knetlab(['up', '--lab', lab, '-c', config, '-f', manifest]);
+  t.is(up.exitCode, 0, up.stderr);
+  t.regex(up.stdout, /Not healthy:\n\s+pod default\/second is Pending: .*full/);
+  const pods = await getPods(t, lab);
+  t.deepEqual(pods.map((p) => [p.metadata.name, p.status.phase, p.status.podIP]), [['first', 'Running', '10.42.0.2'], ['second', 'Pending', undefined]] as never);
+  const status = await knetlab(['status', '--lab', lab]);
+  t.is(status.exitCode, 1, 'status reports the lab as unhealthy');
+  await ok(t, ['delete', 'pod', 'first', '--lab', lab]);
+  await ok(t, ['apply', '--lab', lab, '-f', manifest]);
+  const after = await getPods(t, lab);
+  t.deepEqual(after.map((p) => [p.metadata.name, p.status.phase]), [['first', 'Pending'], ['second', 'Running']], 'the freed address went to the waiting pod');
+});
