@@ -27,6 +27,10 @@ export interface ApplyResult {
   name: string;
   action?: ApplyAction;
   error?: string;
+  /** For pods: where it runs, once it does. */
+  phase?: string;
+  nodeName?: string;
+  podIP?: string;
 }
 
 export class Agent {
@@ -78,8 +82,14 @@ export class Agent {
       } finally {
         this.save();
       }
-      return results;
+      return results.map((r) => (r.kind === 'Pod' && !r.error ? { ...r, ...this.placement(r.namespace!, r.name) } : r));
     });
+  }
+
+  /** Where an applied pod ended up, so that `up` can say how to reach it. */
+  private placement(namespace: string, name: string): Pick<ApplyResult, 'phase' | 'nodeName' | 'podIP'> {
+    const pod = this.store.get<Pod>('Pod', namespace, name);
+    return { phase: pod?.status?.phase, nodeName: pod?.spec.nodeName, podIP: pod?.status?.podIP };
   }
 
   private applyOne(item: Manifest): ApplyResult {

@@ -18,7 +18,7 @@ export function formatUpSummary(status: LabStatus, applied: ApplyResult[], secon
   if (c) {
     lines.push('', `cluster-cidr ${c.clusterCIDR} · service-cidr ${c.serviceCIDR} · cluster-dns ${c.clusterDNS} · flannel ${c.flannelBackend} · LAN ${c.lanCIDR} (lan machine ${status.lan?.ip})`);
   }
-  const { out, errors } = formatApplyResults(applied);
+  const { out, errors } = formatApplyResults(applied, { placement: true });
   if (out.length || errors.length) lines.push('', ...out, ...errors);
   if (status.problems.length) lines.push('', 'Not healthy:', ...status.problems.map((p) => `  ${p}`));
   lines.push('', 'Next:', `  knetlab get pods -o wide${labFlag}`);
