@@ -9,16 +9,17 @@ export default class Curl extends KnetlabCommand {
   static override summary = 'Real curl from inside the lab (default: from the server node)';
   static override description = 'With --count it sends that many requests, each on a new connection, and prints which pods answered and how often.';
   static override examples = [
+    '<%= config.bin %> curl svc/web/hostname -n 30',
     '<%= config.bin %> curl --from pod/hello-1 pod/hello-2/hostname',
-    '<%= config.bin %> curl http://10.42.1.2:8080/clientip --from lan',
-    '<%= config.bin %> curl pod/hello-2/hostname -c 20',
+    '<%= config.bin %> curl --from lan http://192.168.100.11:30080/clientip',
   ];
-  static override args = { target: Args.string({ description: 'URL, or pod/NAME[:PORT][/PATH]', required: true }) };
+  static override args = { target: Args.string({ description: 'URL, svc/NAME[:PORT][/PATH] or pod/NAME[:PORT][/PATH]', required: true }) };
   static override flags = {
     lab: labFlag,
     from: Flags.string({ summary: 'where to run curl: POD, pod/POD, node/NODE or lan [default: the server node]', helpValue: 'TARGET' }),
-    count: Flags.integer({ char: 'c', summary: 'send this many requests and tally the answers', min: 1, max: 1000 }),
-    namespace: Flags.string({ char: 'n', summary: 'namespace of the pods named', default: 'default' }),
+    // -n is the count here, as CLI.md has it; the namespace has no short flag in this command.
+    count: Flags.integer({ char: 'n', summary: 'send this many requests, each on a new connection, and tally who answered', min: 1, max: 1000 }),
+    namespace: Flags.string({ summary: 'namespace of the pods and services named', default: 'default' }),
     json: Flags.boolean({ summary: 'print the result as JSON' }),
   };
 

@@ -3,28 +3,20 @@ import { stringify } from 'yaml';
 import { KnetlabCommand, labFlag } from '../src/cli/base.js';
 import { AgentClient, ApiStatusError } from '../src/client.js';
 import { KnetlabError, UsageError } from '../src/errors.js';
-import type { List, Namespace, Node, Pod } from '../src/api/types.js';
-import { namespacesTable, nodesTable, podsTable } from '../src/format/objects.js';
-
-/** kubectl's resource names and short names, to the resource's API path. */
-const RESOURCES: Record<string, { kind: 'Pod' | 'Node' | 'Namespace'; plural: string; namespaced: boolean }> = {};
-for (const [names, kind, plural, namespaced] of [
-  [['pods', 'pod', 'po'], 'Pod', 'pods', true],
-  [['nodes', 'node', 'no'], 'Node', 'nodes', false],
-  [['namespaces', 'namespace', 'ns'], 'Namespace', 'namespaces', false],
-] as const) {
-  for (const n of names) RESOURCES[n] = { kind, plural, namespaced };
-}
+import type { List } from '../src/api/types.js';
+import type { StoredObject } from '../src/agent/store.js';
+import { findResource, resourcePath, RESOURCE_NAMES } from '../src/format/resources.js';
 
 export default class Get extends KnetlabCommand {
-  static override summary = 'List nodes, pods or namespaces, as kubectl prints them';
+  static override summary = 'List objects as kubectl prints them: nodes, pods, deployments, services, endpoints, namespaces';
   static override examples = [
     '<%= config.bin %> get nodes -o wide',
     '<%= config.bin %> get pods -A -o wide',
-    '<%= config.bin %> get pod hello-1 -o json',
+    '<%= config.bin %> get svc web',
+    '<%= config.bin %> get endpoints web -o json',
   ];
   static override args = {
-    type: Args.string({ description: 'nodes, pods or namespaces (deployments, services and endpoints come with Services)', required: true }),
+    type: Args.string({ description: RESOURCE_NAMES, required: true }),
     name: Args.string({ description: 'one object by name' }),
   };
   static override flags = {
@@ -36,21 +28,20 @@ export default class Get extends KnetlabCommand {
 
   async run(): Promise<void> {
     const { args, flags } = await this.parse(Get);
-    const resource = RESOURCES[args.type];
-    if (!resource) throw new UsageError(`the server doesn't have a resource type "${args.type}"`, { hint: 'knetlab knows nodes, pods and namespaces' });
-    const lab = this.lab(flags.lab);
+    const resource = findResource(args.type);
+    if (!resource) throw new UsageError(`the server doesn't have a resource type "${args.type}"`, { hint: `knetlab knows ${RESOURCE_NAMES}` });
     const all = flags['all-namespaces'] && !args.name;
-    const base = resource.namespaced && !all ? `/api/v1/namespaces/${flags.namespace}/${resource.plural}` : `/api/v1/${resource.plural}`;
-    const client = new AgentClient(lab);
-    let items: (Pod | Node | Namespace)[];
-    let single: Pod | Node | Namespace | undefined;
+    const namespace = all ? undefined : flags.namespace;
+    const client = new AgentClient(this.lab(flags.lab));
+    let items: StoredObject[];
+    let single: StoredObject | undefined;
     try {
       if (args.name) {
-        single = await client.get<Pod | Node | Namespace>(`${base}/${args.name}`);
+        single = await client.get<StoredObject>(resourcePath(resource, namespace, args.name));
         items = [single];
-      } else items = (await client.get<List<Pod | Node | Namespace>>(base)).items;
+      } else items = (await client.get<List<StoredObject>>(resourcePath(resource, namespace))).items;
     } catch (err) {
-      if (err instanceof ApiStatusError && err.code === 404) throw new KnetlabError(`Error from server (NotFound): ${err.message}`);
+      if (err instanceof ApiStatusError && err.code === 404) throw new KnetlabError(`Error from server (NotFound): ${resource.qualified}s "${args.name}" not found`);
       throw err;
     }
     const list = { apiVersion: 'v1', kind: 'List', metadata: { resourceVersion: '' }, items };
@@ -60,15 +51,12 @@ export default class Get extends KnetlabCommand {
       case 'yaml':
         return void process.stdout.write(stringify(single ?? list));
       case 'name':
-        return items.forEach((o) => this.log(`${resource.kind.toLowerCase()}/${o.metadata.name}`));
+        return items.forEach((o) => this.log(`${resource.qualified}/${o.metadata.name}`));
     }
     if (items.length === 0) {
       process.stderr.write(resource.namespaced && !all ? `No resources found in ${flags.namespace} namespace.\n` : 'No resources found\n');
       return;
     }
-    const wide = flags.output === 'wide';
-    if (resource.kind === 'Pod') this.log(podsTable(items as Pod[], { wide, allNamespaces: all }));
-    else if (resource.kind === 'Node') this.log(nodesTable(items as Node[], { wide }));
-    else this.log(namespacesTable(items as Namespace[]));
+    this.log(resource.table(items, { wide: flags.output === 'wide', allNamespaces: all && resource.namespaced }));
   }
 }

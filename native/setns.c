@@ -2,9 +2,13 @@
 // namespace without a process per pod. setns() switches only the calling thread, and Node's
 // server.listen() creates and binds the socket synchronously on the main thread, so
 // `enter(pod); listen(); enter(home)` puts the socket in the pod and the agent back home.
+// Node creates a *connecting* socket only later (after an asynchronous lookup), so tcpSocket()
+// makes one on the spot: called inside a node's namespace, it gives the agent a socket there
+// from which to probe a pod as kubelet does.
 #define _GNU_SOURCE
 #include <errno.h>
 #include <sched.h>
+#include <sys/socket.h>
 #include <string.h>
 #include <node_api.h>
 
@@ -23,9 +27,22 @@ static napi_value Setns(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+static napi_value TcpSocket(napi_env env, napi_callback_info info) {
+  napi_value result;
+  int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0) {
+    napi_throw_error(env, "ESOCKET", strerror(errno));
+    return NULL;
+  }
+  napi_create_int32(env, fd, &result);
+  return result;
+}
+
 NAPI_MODULE_INIT() {
   napi_value fn;
   napi_create_function(env, "setns", NAPI_AUTO_LENGTH, Setns, NULL, &fn);
   napi_set_named_property(env, exports, "setns", fn);
+  napi_create_function(env, "tcpSocket", NAPI_AUTO_LENGTH, TcpSocket, NULL, &fn);
+  napi_set_named_property(env, exports, "tcpSocket", fn);
   return exports;
 }

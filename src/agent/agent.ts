@@ -1,16 +1,28 @@
 // The agent: one process per lab that owns its state, as the single `k3s` process owns a real
-// node. It keeps the objects, runs the reconciler and saves both to the lab's state file after
-// every change, so a restarted agent brings back the same pods with the same IPs.
+// node. It keeps the objects, runs the controllers (Deployments, Endpoints, readiness) and
+// kube-proxy after every change, and saves its state so a restarted agent brings back the same
+// pods with the same IPs. Changes are level-triggered: whatever happened, `reconcile` compares
+// what is wanted with what is and acts on the difference.
 import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import type { LabConfig } from '../config/types.js';
-import type { List, Manifest, Namespace, Pod } from '../api/types.js';
+import type { Deployment, Endpoints, List, Manifest, Namespace, Pod, Service } from '../api/types.js';
 import type { PodIPState } from '../ipam/pod-ips.js';
 import { listNetns } from '../kernel/ip.js';
 import { ApiError, notFound } from './api.js';
+import { applyManifest, namespaceObject, type ApplyResult } from './apply.js';
 import { Cluster, type Log } from './cluster.js';
+import { endpointsFor } from './controllers/endpoints.js';
+import { ownedBy, planDeployment } from './controllers/deployments.js';
+import { hasReadinessProbe } from './controllers/pod-state.js';
+import { KubeProxy } from './kube-proxy.js';
+import { withReadiness } from './objects.js';
+import { ReadinessProber } from './probes.js';
 import { podKey } from './sandboxes.js';
+import { kubernetesEndpoints, kubernetesService, ServiceAllocations, type ServiceAllocationState } from './services.js';
 import { Store, type StoreSnapshot, type StoredObject } from './store.js';
 import type { LabPaths } from './paths.js';
+
+export type { ApplyAction, ApplyResult } from './apply.js';
 
 const BUILT_IN_NAMESPACES = ['default', 'kube-system', 'kube-public', 'kube-node-lease'];
 const UNDELETABLE_NAMESPACES = ['default', 'kube-system', 'kube-public'];
@@ -18,24 +30,16 @@ const UNDELETABLE_NAMESPACES = ['default', 'kube-system', 'kube-public'];
 interface SavedState {
   store: StoreSnapshot;
   ipam: Record<string, PodIPState>;
-}
-
-export type ApplyAction = 'created' | 'configured' | 'unchanged';
-export interface ApplyResult {
-  kind: string;
-  namespace?: string;
-  name: string;
-  action?: ApplyAction;
-  error?: string;
-  /** For pods: where it runs, once it does. */
-  phase?: string;
-  nodeName?: string;
-  podIP?: string;
+  services?: ServiceAllocationState;
 }
 
 export class Agent {
   readonly store = new Store();
   readonly cluster: Cluster;
+  readonly proxy: KubeProxy;
+  private readonly prober: ReadinessProber;
+  private services: ServiceAllocations | undefined;
+  private readonly savedServices: ServiceAllocationState | undefined;
   private labConfig: LabConfig | undefined;
   readonly startedAt = new Date();
 
@@ -46,7 +50,15 @@ export class Agent {
   ) {
     const saved = readSaved(paths.state);
     if (saved) this.store.restore({ ...saved.store, objects: saved.store.objects.filter((o) => o.kind !== 'Node') });
-    this.cluster = new Cluster(lab, this.store, log, saved?.ipam ?? {});
+    this.savedServices = saved?.services;
+    this.prober = new ReadinessProber((key, ready) => void this.readinessChanged(key, ready));
+    this.cluster = new Cluster(lab, this.store, log, saved?.ipam ?? {}, {
+      started: (pod, node) => {
+        if (hasReadinessProbe(pod)) this.prober.start(podKey(pod), pod, node.netns);
+      },
+      stopped: (key) => this.prober.stop(key),
+    });
+    this.proxy = new KubeProxy(this.store, () => this.cluster.config, (node) => this.cluster.nodeEpoch(node), log);
     for (const name of BUILT_IN_NAMESPACES) {
       if (!this.store.get('Namespace', undefined, name)) this.store.put(namespaceObject(name));
     }
@@ -54,6 +66,7 @@ export class Agent {
 
   async start(config: LabConfig): Promise<void> {
     await this.reconfigure(config);
+    this.proxy.startLoops();
   }
 
   list(kind: StoredObject['kind'], namespace?: string): List<StoredObject> {
@@ -70,18 +83,14 @@ export class Agent {
     const [result] = await this.apply([object]);
     if (result?.error) throw new ApiError(result.error.includes('not found') ? 404 : 422, 'Invalid', result.error);
     if (result?.action !== 'created') throw new ApiError(409, 'AlreadyExists', `${object.kind.toLowerCase()}s "${object.metadata.name}" already exists`);
-    return this.getObject(object.kind, object.kind === 'Pod' ? object.metadata.namespace : undefined, object.metadata.name);
+    return this.getObject(object.kind, object.kind === 'Namespace' ? undefined : (object.metadata.namespace ?? 'default'), object.metadata.name);
   }
 
-  /** Create-or-update for a list of objects, in order; one kernel pass for all new pods. */
+  /** Create-or-update for a list of objects, in order; then one reconcile for all of them. */
   apply(items: Manifest[]): Promise<ApplyResult[]> {
     return this.cluster.serial(async () => {
-      const results = items.map((item) => this.applyOne(item));
-      try {
-        await this.cluster.startPendingPods();
-      } finally {
-        this.save();
-      }
+      const results = items.map((item) => applyManifest(this.store, this.services!, item));
+      await this.reconcileAndSave();
       return results.map((r) => (r.kind === 'Pod' && !r.error ? { ...r, ...this.placement(r.namespace!, r.name) } : r));
     });
   }
@@ -92,37 +101,39 @@ export class Agent {
     return { phase: pod?.status?.phase, nodeName: pod?.spec.nodeName, podIP: pod?.status?.podIP };
   }
 
-  private applyOne(item: Manifest): ApplyResult {
-    const { name } = item.metadata;
-    if (item.kind === 'Namespace') {
-      const existing = this.store.get<Namespace>('Namespace', undefined, name);
-      if (existing && sameLabels(existing, item)) return { kind: 'Namespace', name, action: 'unchanged' };
-      this.store.put({ ...namespaceObject(name), ...existing, metadata: { ...existing?.metadata, ...item.metadata } });
-      return { kind: 'Namespace', name, action: existing ? 'configured' : 'created' };
-    }
-    const namespace = item.metadata.namespace ?? 'default';
-    const result: ApplyResult = { kind: 'Pod', namespace, name };
-    if (!this.store.get('Namespace', undefined, namespace)) return { ...result, error: `namespaces "${namespace}" not found` };
-    const existing = this.store.get<Pod>('Pod', namespace, name);
-    if (!existing) {
-      this.store.put<Pod>({ apiVersion: 'v1', kind: 'Pod', metadata: { ...item.metadata, namespace }, spec: item.spec, status: { phase: 'Pending' } });
-      return { ...result, action: 'created' };
-    }
-    if (!sameSpec(existing, item)) {
-      return { ...result, error: `Pod "${name}" is invalid: spec: Forbidden: pod updates may not change fields other than labels and annotations; delete the pod and apply it again` };
-    }
-    if (sameLabels(existing, item)) return { ...result, action: 'unchanged' };
-    this.store.put<Pod>({ ...existing, metadata: { ...existing.metadata, labels: item.metadata.labels, annotations: item.metadata.annotations } });
-    return { ...result, action: 'configured' };
-  }
-
   deletePod(namespace: string, name: string): Promise<Pod> {
     return this.cluster.serial(async () => {
       const pod = this.store.get<Pod>('Pod', namespace, name);
       if (!pod) throw notFound('pods', name);
       await this.cluster.deletePods([pod]);
-      this.save();
+      await this.reconcileAndSave();
       return pod;
+    });
+  }
+
+  deleteDeployment(namespace: string, name: string): Promise<Deployment> {
+    return this.cluster.serial(async () => {
+      const deployment = this.store.get<Deployment>('Deployment', namespace, name);
+      if (!deployment) throw notFound('deployments.apps', name);
+      this.store.delete(deployment);
+      // Cascading deletion: the Deployment's pods go with it.
+      await this.cluster.deletePods(this.store.list<Pod>('Pod', namespace).filter((p) => ownedBy(deployment, p)));
+      await this.reconcileAndSave();
+      return deployment;
+    });
+  }
+
+  deleteService(namespace: string, name: string): Promise<Service> {
+    return this.cluster.serial(async () => {
+      const service = this.store.get<Service>('Service', namespace, name);
+      if (!service) throw notFound('services', name);
+      if (namespace === 'default' && name === 'kubernetes') throw new ApiError(403, 'Forbidden', 'services "kubernetes" is forbidden: the apiserver\'s own Service may not be deleted');
+      this.services!.release(service);
+      this.store.delete(service);
+      const endpoints = this.store.get<Endpoints>('Endpoints', namespace, name);
+      if (endpoints) this.store.delete(endpoints);
+      await this.reconcileAndSave();
+      return service;
     });
   }
 
@@ -131,9 +142,15 @@ export class Agent {
       const ns = this.store.get<Namespace>('Namespace', undefined, name);
       if (!ns) throw notFound('namespaces', name);
       if (UNDELETABLE_NAMESPACES.includes(name)) throw new ApiError(403, 'Forbidden', `namespaces "${name}" is forbidden: this namespace may not be deleted`);
+      for (const kind of ['Deployment', 'Service', 'Endpoints'] as const) {
+        for (const o of this.store.list(kind, name)) {
+          if (o.kind === 'Service') this.services!.release(o);
+          this.store.delete(o);
+        }
+      }
       await this.cluster.deletePods(this.store.list<Pod>('Pod', name));
       this.store.delete(ns);
-      this.save();
+      await this.reconcileAndSave();
       return ns;
     });
   }
@@ -141,14 +158,68 @@ export class Agent {
   reconfigure(config: LabConfig): Promise<{ changes: string[] }> {
     return this.cluster.serial(async () => {
       try {
+        if (this.services) this.services.reconfigure(config);
+        else this.services = new ServiceAllocations(config, this.savedServices);
         const changes = await this.cluster.applyConfig(config);
         this.labConfig = config;
+        this.ensureKubernetesService(config);
         writeFileSync(this.paths.config, JSON.stringify(config, null, 2));
+        await this.reconcile();
         return { changes };
       } finally {
         this.save();
       }
     });
+  }
+
+  /** Controllers, in dependency order: Deployments make pods, pods get sandboxes, Endpoints follow the pods, kube-proxy follows the Endpoints. */
+  private async reconcile(): Promise<void> {
+    for (const deployment of this.store.list<Deployment>('Deployment')) {
+      const plan = planDeployment(deployment, this.store.list<Pod>('Pod', deployment.metadata.namespace));
+      for (const pod of plan.create) this.store.put(pod);
+      if (plan.remove.length) await this.cluster.deletePods(plan.remove);
+    }
+    await this.cluster.startPendingPods();
+    for (const deployment of this.store.list<Deployment>('Deployment')) {
+      const { status } = planDeployment(deployment, this.store.list<Pod>('Pod', deployment.metadata.namespace));
+      if (JSON.stringify(status) !== JSON.stringify(deployment.status)) this.store.put({ ...deployment, status });
+    }
+    const pods = this.store.list<Pod>('Pod');
+    for (const service of this.store.list<Service>('Service')) {
+      const endpoints = endpointsFor(service, pods);
+      const current = this.store.get<Endpoints>('Endpoints', service.metadata.namespace, service.metadata.name);
+      if (endpoints && JSON.stringify(endpoints.subsets) !== JSON.stringify(current?.subsets)) this.store.put(endpoints);
+    }
+    await this.proxy.sync();
+  }
+
+  private async reconcileAndSave(): Promise<void> {
+    try {
+      await this.reconcile();
+    } finally {
+      this.save();
+    }
+  }
+
+  private readinessChanged(key: string, ready: boolean): Promise<void> {
+    return this.cluster.serial(async () => {
+      const [namespace, name] = key.split('/');
+      const pod = this.store.get<Pod>('Pod', namespace, name!);
+      if (!pod || pod.status?.phase !== 'Running') return;
+      this.store.put(withReadiness(pod, ready));
+      this.log(`pod ${key} is ${ready ? 'ready' : 'not ready'} (readiness probe)`);
+      await this.reconcileAndSave();
+    });
+  }
+
+  private ensureKubernetesService(config: LabConfig): void {
+    const service = kubernetesService(config);
+    const existing = this.store.get<Service>('Service', 'default', 'kubernetes');
+    if (JSON.stringify(existing?.spec) !== JSON.stringify(service.spec)) this.store.put(service);
+    const servers = (this.cluster.config?.nodes ?? []).filter((n) => n.role === 'server').map((n) => n.ip);
+    const endpoints = kubernetesEndpoints(servers);
+    const current = this.store.get<Endpoints>('Endpoints', 'default', 'kubernetes');
+    if (JSON.stringify(current?.subsets) !== JSON.stringify(endpoints.subsets)) this.store.put(endpoints);
   }
 
   status() {
@@ -162,6 +233,7 @@ export class Agent {
       if (!sandbox) problems.push(`pod ${podKey(p)} is ${p.status?.phase ?? 'Pending'}: ${p.status?.message ?? p.status?.conditions?.[0]?.message ?? 'not started'}`);
       else if (!present.has(sandbox.wiring.netns)) problems.push(`pod ${podKey(p)}: namespace ${sandbox.wiring.netns} is missing`);
     }
+    problems.push(...this.proxy.problems());
     return {
       lab: this.lab,
       pid: process.pid,
@@ -173,7 +245,10 @@ export class Agent {
         namespaces: this.store.list('Namespace').length,
         pods: pods.length,
         running: pods.filter((p) => p.status?.phase === 'Running').length,
+        deployments: this.store.list('Deployment').length,
+        services: this.store.list('Service').length,
       },
+      proxy: this.proxy.summary(),
       problems,
     };
   }
@@ -181,6 +256,8 @@ export class Agent {
   /** `down`: tears the lab down completely, then the process exits. */
   shutdown(): Promise<{ ok: true }> {
     return this.cluster.serial(async () => {
+      this.prober.stopAll();
+      this.proxy.stopLoops();
       await this.cluster.destroy();
       this.log('lab torn down; exiting');
       setImmediate(() => process.exit(0));
@@ -189,7 +266,7 @@ export class Agent {
   }
 
   private save(): void {
-    const state: SavedState = { store: this.store.snapshot(), ipam: this.cluster.ipamState() };
+    const state: SavedState = { store: this.store.snapshot(), ipam: this.cluster.ipamState(), services: this.services?.state };
     writeFileSync(this.paths.state + '.tmp', JSON.stringify(state));
     renameSync(this.paths.state + '.tmp', this.paths.state);
   }
@@ -202,18 +279,4 @@ function readSaved(path: string): SavedState | undefined {
   } catch {
     return undefined;
   }
-}
-
-function namespaceObject(name: string): Namespace {
-  return { apiVersion: 'v1', kind: 'Namespace', metadata: { name, labels: { 'kubernetes.io/metadata.name': name } }, status: { phase: 'Active' } };
-}
-
-function sameLabels(a: { metadata: { labels?: unknown; annotations?: unknown } }, b: { metadata: { labels?: unknown; annotations?: unknown } }): boolean {
-  return JSON.stringify(a.metadata.labels ?? {}) === JSON.stringify(b.metadata.labels ?? {}) && JSON.stringify(a.metadata.annotations ?? {}) === JSON.stringify(b.metadata.annotations ?? {});
-}
-
-function sameSpec(stored: Pod, applied: Pod): boolean {
-  const { nodeName: placed, ...storedRest } = stored.spec;
-  const { nodeName: wanted, ...appliedRest } = applied.spec;
-  return JSON.stringify(storedRest) === JSON.stringify(appliedRest) && (!wanted || wanted === placed);
 }

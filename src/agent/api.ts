@@ -6,6 +6,7 @@ import type { LabConfig } from '../config/types.js';
 import type { Manifest, Namespace, Pod } from '../api/types.js';
 import { KnetlabError } from '../errors.js';
 import type { Agent } from './agent.js';
+import type { StoredObject } from './store.js';
 
 export class ApiError extends Error {
   constructor(
@@ -24,7 +25,24 @@ type Handler = (agent: Agent, params: string[], body: unknown) => Promise<unknow
 const NS = '([a-z0-9-]+)';
 const NAME = '([a-z0-9.-]+)';
 
-const routes: [method: string, path: RegExp, handler: Handler][] = [
+type Route = [method: string, path: RegExp, handler: Handler];
+
+/** list (all namespaces and one), get and, where the lab allows it, delete for a namespaced resource. */
+function namespaced(group: string, plural: string, kind: StoredObject['kind'], remove?: (a: Agent, ns: string, name: string) => Promise<unknown>): Route[] {
+  const routes: Route[] = [
+    ['GET', new RegExp(`^${group}/${plural}$`), (a) => a.list(kind)],
+    ['GET', new RegExp(`^${group}/namespaces/${NS}/${plural}$`), (a, [ns]) => a.list(kind, ns)],
+    ['GET', new RegExp(`^${group}/namespaces/${NS}/${plural}/${NAME}$`), (a, [ns, name]) => a.getObject(kind, ns, name!)],
+  ];
+  if (remove) routes.push(['DELETE', new RegExp(`^${group}/namespaces/${NS}/${plural}/${NAME}$`), (a, [ns, name]) => remove(a, ns!, name!)]);
+  return routes;
+}
+
+const CORE = '/api/v1';
+const APPS = '/apis/apps/v1';
+const LAB = '/apis/knetlab\\.io/v1';
+
+const routes: Route[] = [
   ['GET', /^\/readyz$/, () => ({ ok: true })],
   ['GET', /^\/api\/v1\/nodes$/, (a) => a.list('Node')],
   ['GET', new RegExp(`^/api/v1/nodes/${NAME}$`), (a, [name]) => a.getObject('Node', undefined, name!)],
@@ -32,15 +50,15 @@ const routes: [method: string, path: RegExp, handler: Handler][] = [
   ['GET', new RegExp(`^/api/v1/namespaces/${NS}$`), (a, [name]) => a.getObject('Namespace', undefined, name!)],
   ['POST', /^\/api\/v1\/namespaces$/, (a, _, body) => a.create(body as Namespace)],
   ['DELETE', new RegExp(`^/api/v1/namespaces/${NS}$`), (a, [name]) => a.deleteNamespace(name!)],
-  ['GET', /^\/api\/v1\/pods$/, (a) => a.list('Pod')],
-  ['GET', new RegExp(`^/api/v1/namespaces/${NS}/pods$`), (a, [ns]) => a.list('Pod', ns)],
-  ['GET', new RegExp(`^/api/v1/namespaces/${NS}/pods/${NAME}$`), (a, [ns, name]) => a.getObject('Pod', ns, name!)],
   ['POST', new RegExp(`^/api/v1/namespaces/${NS}/pods$`), (a, [ns], body) => a.create({ ...(body as Pod), metadata: { ...(body as Pod).metadata, namespace: ns } })],
-  ['DELETE', new RegExp(`^/api/v1/namespaces/${NS}/pods/${NAME}$`), (a, [ns, name]) => a.deletePod(ns!, name!)],
-  ['POST', /^\/apis\/knetlab\.io\/v1\/apply$/, (a, _, body) => a.apply((body as { items: Manifest[] }).items)],
-  ['GET', /^\/apis\/knetlab\.io\/v1\/status$/, (a) => a.status()],
-  ['PUT', /^\/apis\/knetlab\.io\/v1\/config$/, (a, _, body) => a.reconfigure(body as LabConfig)],
-  ['POST', /^\/apis\/knetlab\.io\/v1\/shutdown$/, (a) => a.shutdown()],
+  ...namespaced(CORE, 'pods', 'Pod', (a, ns, name) => a.deletePod(ns, name)),
+  ...namespaced(CORE, 'services', 'Service', (a, ns, name) => a.deleteService(ns, name)),
+  ...namespaced(CORE, 'endpoints', 'Endpoints'),
+  ...namespaced(APPS, 'deployments', 'Deployment', (a, ns, name) => a.deleteDeployment(ns, name)),
+  ['POST', new RegExp(`^${LAB}/apply$`), (a, _, body) => a.apply((body as { items: Manifest[] }).items)],
+  ['GET', new RegExp(`^${LAB}/status$`), (a) => a.status()],
+  ['PUT', new RegExp(`^${LAB}/config$`), (a, _, body) => a.reconfigure(body as LabConfig)],
+  ['POST', new RegExp(`^${LAB}/shutdown$`), (a) => a.shutdown()],
 ];
 
 export function createApiServer(agent: Agent): Server {

@@ -11,6 +11,7 @@ import { writeSysctls } from '../kernel/netns.js';
 import { PodIPAllocator, type PodIPState } from '../ipam/pod-ips.js';
 import { KnetlabError } from '../errors.js';
 import { schedulePod } from './scheduler.js';
+import { hasReadinessProbe } from './controllers/pod-state.js';
 import { failedPod, nodeObject, pendingPod, runningPod } from './objects.js';
 import { podKey, Sandboxes, type SandboxRequest } from './sandboxes.js';
 import type { Store } from './store.js';
@@ -20,9 +21,17 @@ const NODE_SYSCTLS = { 'net.ipv4.ip_forward': '1', 'net.bridge.bridge-nf-call-ip
 
 export type Log = (message: string) => void;
 
+/** What the agent wants to know about pods coming and going (readiness probes start and stop). */
+export interface PodHooks {
+  started(pod: Pod, node: NodePlan): void;
+  stopped(key: string): void;
+}
+
 export class Cluster {
   private plan: LabPlan | undefined;
   private readonly allocators = new Map<string, PodIPAllocator>();
+  private readonly epochs = new Map<string, number>();
+  private nextEpoch = 1;
   readonly sandboxes: Sandboxes;
   private tail: Promise<unknown> = Promise.resolve();
 
@@ -31,6 +40,7 @@ export class Cluster {
     private readonly store: Store,
     private readonly log: Log,
     private savedIPs: Record<string, PodIPState> = {},
+    private readonly hooks?: PodHooks,
   ) {
     this.sandboxes = new Sandboxes(lab);
   }
@@ -44,6 +54,11 @@ export class Cluster {
     const next = this.tail.then(work, work);
     this.tail = next.catch(() => undefined);
     return next;
+  }
+
+  /** Which incarnation of the node's namespace runs now; it changes whenever the node is rebuilt. */
+  nodeEpoch(node: string): number {
+    return this.epochs.get(node) ?? 0;
   }
 
   ipamState(): Record<string, PodIPState> {
@@ -92,6 +107,7 @@ export class Cluster {
     await runIpBatch(renderLanPorts(plan, nodes));
     await runIpBatches(nodes.map((n) => renderNode(plan, n)));
     for (const n of nodes) {
+      this.epochs.set(n.name, this.nextEpoch++);
       writeSysctls(n.netns, NODE_SYSCTLS);
       this.allocators.set(n.name, new PodIPAllocator(n.podCIDR, this.restoredIPs(n)));
     }
@@ -114,6 +130,7 @@ export class Cluster {
     if (nodes.length === 0) return;
     for (const n of nodes) {
       const keys = this.sandboxes.keysOn(n.name);
+      for (const key of keys) this.hooks?.stopped(key);
       await this.sandboxes.remove(keys);
       for (const key of keys) {
         const pod = this.getPod(key);
@@ -186,7 +203,8 @@ export class Cluster {
       throw err;
     }
     for (const r of requests) {
-      this.store.put(runningPod(r.pod, r.node, r.ip));
+      const pod = this.store.put(runningPod(r.pod, r.node, r.ip, !hasReadinessProbe(r.pod)));
+      this.hooks?.started(pod, r.node);
       this.log(`pod ${podKey(r.pod)} started on ${r.node.name} with IP ${r.ip}`);
     }
   }
@@ -208,6 +226,7 @@ export class Cluster {
   }
 
   async deletePods(pods: Pod[]): Promise<void> {
+    for (const pod of pods) this.hooks?.stopped(podKey(pod));
     const removed = await this.sandboxes.remove(pods.map(podKey));
     for (const s of removed) this.allocators.get(s.wiring.node.name)?.release(s.wiring.ip);
     for (const pod of pods) {
@@ -220,6 +239,7 @@ export class Cluster {
 
   /** Tears the whole lab down: sockets, then every namespace with the lab's prefix. */
   async destroy(): Promise<void> {
+    for (const key of this.sandboxes.keys()) this.hooks?.stopped(key);
     await this.sandboxes.remove(this.sandboxes.keys());
     await this.sweep();
     this.plan = undefined;

@@ -56,15 +56,16 @@ export function pendingPod(pod: Pod, reason: string, message: string): Pod {
   };
 }
 
-export function runningPod(pod: Pod, node: NodePlan, ip: string): Pod {
+/** A pod whose sandbox runs; without a readiness probe it is ready at once, with one, when the probe says so. */
+export function runningPod(pod: Pod, node: NodePlan, ip: string, ready: boolean): Pod {
   const t = now();
-  const condition = (type: PodCondition['type']): PodCondition => ({ type, status: 'True', lastTransitionTime: t });
+  const condition = (type: PodCondition['type'], status = true): PodCondition => ({ type, status: status ? 'True' : 'False', lastTransitionTime: t });
   return {
     ...pod,
     spec: { ...pod.spec, nodeName: node.name },
     status: {
       phase: 'Running',
-      conditions: [condition('Initialized'), condition('Ready'), condition('ContainersReady'), condition('PodScheduled')],
+      conditions: [condition('Initialized'), condition('Ready', ready), condition('ContainersReady', ready), condition('PodScheduled')],
       hostIP: node.ip,
       hostIPs: [{ ip: node.ip }],
       podIP: ip,
@@ -72,7 +73,7 @@ export function runningPod(pod: Pod, node: NodePlan, ip: string): Pod {
       startTime: t,
       containerStatuses: pod.spec.containers.map((c) => ({
         name: c.name,
-        ready: true,
+        ready,
         restartCount: 0,
         image: c.image,
         started: true,
@@ -88,5 +89,19 @@ export function failedPod(pod: Pod, node: NodePlan, message: string): Pod {
     ...pod,
     spec: { ...pod.spec, nodeName: node.name },
     status: { phase: 'Failed', reason: 'SandboxFailed', message, hostIP: node.ip, hostIPs: [{ ip: node.ip }] },
+  };
+}
+
+/** The pod with its Ready and ContainersReady conditions (and containers) set as the probe found them. */
+export function withReadiness(pod: Pod, ready: boolean): Pod {
+  const t = now();
+  const status = ready ? 'True' : 'False';
+  return {
+    ...pod,
+    status: {
+      ...pod.status!,
+      conditions: pod.status?.conditions?.map((c) => (c.type === 'Ready' || c.type === 'ContainersReady' ? { ...c, status, lastTransitionTime: t } : c)),
+      containerStatuses: pod.status?.containerStatuses?.map((c) => ({ ...c, ready })),
+    },
   };
 }

@@ -61,7 +61,7 @@ export class Sandboxes {
       requests.forEach(({ pod }, i) => {
         const wiring = wirings[i]!;
         const ports = pod.spec.containers.flatMap((c) => c.ports ?? []).map((p) => ({ containerPort: p.containerPort, protocol: p.protocol ?? 'TCP' }));
-        const identity = { name: pod.metadata.name, namespace: pod.metadata.namespace ?? 'default', ready: () => true };
+        const identity = { name: pod.metadata.name, namespace: pod.metadata.namespace ?? 'default', healthy: true };
         started.push({ wiring, workload: PodWorkload.start(wiring.netns, identity, ports) });
       });
     } catch (err) {

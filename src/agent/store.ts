@@ -3,9 +3,9 @@
 // later `get -w`) can react to it.
 import { EventEmitter } from 'node:events';
 import { randomUUID } from 'node:crypto';
-import type { Namespace, Node, ObjectMeta, Pod } from '../api/types.js';
+import type { Deployment, Endpoints, Namespace, Node, ObjectMeta, Pod, Service } from '../api/types.js';
 
-export type StoredObject = Pod | Namespace | Node;
+export type StoredObject = Pod | Namespace | Node | Deployment | Service | Endpoints;
 export type Kind = StoredObject['kind'];
 export type WatchEventType = 'ADDED' | 'MODIFIED' | 'DELETED';
 

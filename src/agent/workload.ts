@@ -11,8 +11,12 @@ import { inNetns } from '../kernel/netns.js';
 export interface PodIdentity {
   name: string;
   namespace: string;
-  /** The pod's readiness; /healthz answers 503 while it is false. */
-  ready(): boolean;
+  /**
+   * What /healthz reports: 200 while true, 503 while false. Students flip it from inside the pod
+   * with `curl -X POST localhost:PORT/healthz/fail` (and `/healthz/pass`), and a readiness probe
+   * on /healthz then takes the pod out of its Services' endpoints.
+   */
+  healthy: boolean;
 }
 
 export interface ServedPort {
@@ -130,7 +134,12 @@ function answerHttp(this: http.Server, request: http.IncomingMessage, response: 
     case '/echo':
       return reply(response, 200, new URLSearchParams(target.slice(path.length + 1)).get('msg') ?? '');
     case '/healthz':
-      return pod.ready() ? reply(response, 200, 'ok') : reply(response, 503, 'not ready');
+      return pod.healthy ? reply(response, 200, 'ok') : reply(response, 503, 'not ready');
+    case '/healthz/fail':
+    case '/healthz/pass':
+      if (request.method !== 'POST') return reply(response, 405, 'use POST\n');
+      pod.healthy = path === '/healthz/pass';
+      return reply(response, 200, pod.healthy ? '/healthz now answers 200\n' : '/healthz now answers 503\n');
     default:
       return reply(response, 404, '404 page not found\n');
   }

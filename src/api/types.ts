@@ -29,12 +29,28 @@ export interface ContainerPort {
   name?: string;
 }
 
+export interface HTTPGetAction {
+  path?: string;
+  port: number | string;
+  scheme?: 'HTTP';
+}
+
+export interface Probe {
+  httpGet?: HTTPGetAction;
+  initialDelaySeconds?: number;
+  periodSeconds?: number;
+  timeoutSeconds?: number;
+  successThreshold?: number;
+  failureThreshold?: number;
+}
+
 export interface Container {
   name: string;
   image: string;
   args?: string[];
   command?: string[];
   ports?: ContainerPort[];
+  readinessProbe?: Probe;
 }
 
 export interface PodSpec {
@@ -111,7 +127,84 @@ export interface Node {
   };
 }
 
-export type KubeObject = Pod | Namespace | Node;
+export interface LabelSelector {
+  matchLabels?: Record<string, string>;
+  matchExpressions?: { key: string; operator: 'In' | 'NotIn' | 'Exists' | 'DoesNotExist'; values?: string[] }[];
+}
+
+export interface Deployment {
+  apiVersion: 'apps/v1';
+  kind: 'Deployment';
+  metadata: ObjectMeta;
+  spec: {
+    replicas?: number; // default 1
+    selector: LabelSelector;
+    template: { metadata: { labels?: Record<string, string>; annotations?: Record<string, string> }; spec: PodSpec };
+  };
+  status?: {
+    observedGeneration?: number;
+    replicas?: number;
+    readyReplicas?: number;
+    availableReplicas?: number;
+    updatedReplicas?: number;
+  };
+}
+
+export interface ServicePort {
+  name?: string;
+  protocol?: 'TCP' | 'UDP'; // default TCP
+  port: number;
+  targetPort?: number | string; // default: port
+  nodePort?: number;
+}
+
+export interface Service {
+  apiVersion: 'v1';
+  kind: 'Service';
+  metadata: ObjectMeta;
+  spec: {
+    type?: 'ClusterIP' | 'NodePort'; // default ClusterIP
+    selector?: Record<string, string>;
+    clusterIP?: string; // 'None' for headless
+    clusterIPs?: string[];
+    ports?: ServicePort[];
+    sessionAffinity?: 'None' | 'ClientIP';
+    sessionAffinityConfig?: { clientIP?: { timeoutSeconds?: number } };
+    externalTrafficPolicy?: 'Cluster' | 'Local';
+    internalTrafficPolicy?: 'Cluster' | 'Local';
+  };
+  status?: { loadBalancer: Record<string, never> };
+}
+
+export interface EndpointAddress {
+  ip: string;
+  nodeName?: string;
+  targetRef?: { kind: 'Pod'; namespace: string; name: string; uid?: string };
+}
+
+export interface EndpointSubset {
+  addresses?: EndpointAddress[];
+  notReadyAddresses?: EndpointAddress[];
+  ports?: { name?: string; port: number; protocol?: 'TCP' | 'UDP' }[];
+}
+
+export interface Endpoints {
+  apiVersion: 'v1';
+  kind: 'Endpoints';
+  metadata: ObjectMeta;
+  subsets?: EndpointSubset[];
+}
+
+export interface EndpointSlice {
+  apiVersion: 'discovery.k8s.io/v1';
+  kind: 'EndpointSlice';
+  metadata: ObjectMeta; // labels['kubernetes.io/service-name'] names the Service
+  addressType: 'IPv4';
+  endpoints: { addresses: string[]; conditions?: { ready?: boolean; serving?: boolean; terminating?: boolean }; nodeName?: string }[];
+  ports?: { name?: string; port?: number; protocol?: 'TCP' | 'UDP' }[];
+}
+
+export type KubeObject = Pod | Namespace | Node | Deployment | Service | Endpoints;
 
 export interface List<T> {
   apiVersion: 'v1';
@@ -121,4 +214,7 @@ export interface List<T> {
 }
 
 /** A manifest object as read from a file, before the lab fills in uid, status and defaults. */
-export type Manifest = Pod | Namespace;
+export type Manifest = Pod | Namespace | Deployment | Service;
+
+/** Objects `proxy render` reads besides Services: the endpoints kube-proxy is given. */
+export type EndpointsManifest = Endpoints | EndpointSlice;

@@ -54,6 +54,10 @@ export function renderNode(plan: LabPlan, node: NodePlan): IpBatch {
       `link add ${NODE_POD_BRIDGE} type bridge`,
       `addr add ${node.gateway}/${podPrefix} dev ${NODE_POD_BRIDGE}`,
       `link set ${NODE_POD_BRIDGE} up`,
+      // A node's default route points at the LAN's own machine, which forwards nothing: like a
+      // real node's gateway, it gives ClusterIPs (which no interface owns) a route, so a socket can
+      // connect and the OUTPUT chain's DNAT gets to rewrite the packet.
+      `route add default via ${plan.lan.ip} dev ${NODE_LAN_IF}`,
       ...renderHostGwRoutes(plan, node),
     ],
   };

@@ -1,5 +1,5 @@
 // `get`'s tables, column for column as kubectl prints them for Pods, Nodes and Namespaces.
-import type { Namespace, Node, Pod } from '../api/types.js';
+import type { Deployment, Endpoints, Namespace, Node, Pod, Service } from '../api/types.js';
 import { age, formatTable } from './table.js';
 
 export type Wide = boolean;
@@ -43,4 +43,54 @@ export function namespacesTable(namespaces: Namespace[]): string {
     ['NAME', 'STATUS', 'AGE'],
     namespaces.map((n) => [n.metadata.name, n.status?.phase ?? 'Active', age(n.metadata.creationTimestamp)]),
   );
+}
+
+export function deploymentsTable(deployments: Deployment[], options: { wide: Wide; allNamespaces: boolean }): string {
+  const headers = ['NAME', 'READY', 'UP-TO-DATE', 'AVAILABLE', 'AGE'];
+  if (options.wide) headers.push('CONTAINERS', 'IMAGES', 'SELECTOR');
+  if (options.allNamespaces) headers.unshift('NAMESPACE');
+  const rows = deployments.map((d) => {
+    const s = d.status ?? {};
+    const row = [d.metadata.name, `${s.readyReplicas ?? 0}/${d.spec.replicas ?? 1}`, String(s.updatedReplicas ?? 0), String(s.availableReplicas ?? 0), age(d.metadata.creationTimestamp)];
+    if (options.wide) {
+      const containers = d.spec.template.spec.containers;
+      const selector = Object.entries(d.spec.selector.matchLabels ?? {}).map(([k, v]) => `${k}=${v}`);
+      row.push(containers.map((c) => c.name).join(','), containers.map((c) => c.image).join(','), selector.join(',') || '<none>');
+    }
+    if (options.allNamespaces) row.unshift(d.metadata.namespace ?? 'default');
+    return row;
+  });
+  return formatTable(headers, rows);
+}
+
+export function servicesTable(services: Service[], options: { wide: Wide; allNamespaces: boolean }): string {
+  const headers = ['NAME', 'TYPE', 'CLUSTER-IP', 'EXTERNAL-IP', 'PORT(S)', 'AGE'];
+  if (options.wide) headers.push('SELECTOR');
+  if (options.allNamespaces) headers.unshift('NAMESPACE');
+  const rows = services.map((s) => {
+    const ports = (s.spec.ports ?? []).map((p) => `${p.port}${p.nodePort ? `:${p.nodePort}` : ''}/${p.protocol ?? 'TCP'}`).join(',');
+    const row = [s.metadata.name, s.spec.type ?? 'ClusterIP', s.spec.clusterIP ?? '<none>', '<none>', ports || '<none>', age(s.metadata.creationTimestamp)];
+    if (options.wide) row.push(Object.entries(s.spec.selector ?? {}).map(([k, v]) => `${k}=${v}`).join(',') || '<none>');
+    if (options.allNamespaces) row.unshift(s.metadata.namespace ?? 'default');
+    return row;
+  });
+  return formatTable(headers, rows);
+}
+
+/** kubectl's ENDPOINTS column: ready ip:port pairs, the first three, then "+ N more...". */
+export function formatEndpointList(e: Endpoints, max = 3): string {
+  const all = (e.subsets ?? []).flatMap((s) => (s.addresses ?? []).flatMap((a) => (s.ports?.length ? s.ports.map((p) => `${a.ip}:${p.port}`) : [a.ip])));
+  if (all.length === 0) return '<none>';
+  return all.slice(0, max).join(',') + (all.length > max ? ` + ${all.length - max} more...` : '');
+}
+
+export function endpointsTable(endpoints: Endpoints[], options: { allNamespaces: boolean }): string {
+  const headers = ['NAME', 'ENDPOINTS', 'AGE'];
+  if (options.allNamespaces) headers.unshift('NAMESPACE');
+  const rows = endpoints.map((e) => {
+    const row = [e.metadata.name, formatEndpointList(e), age(e.metadata.creationTimestamp)];
+    if (options.allNamespaces) row.unshift(e.metadata.namespace ?? 'default');
+    return row;
+  });
+  return formatTable(headers, rows);
 }

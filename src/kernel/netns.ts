@@ -5,6 +5,7 @@
 // Everything that switches namespaces goes through inNetns() so that the switch back is never
 // forgotten and never interleaved with other work.
 import { closeSync, existsSync, openSync, writeFileSync } from 'node:fs';
+import { Socket } from 'node:net';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -13,6 +14,8 @@ import { KnetlabError } from '../errors.js';
 interface SetnsAddon {
   /** setns(fd, CLONE_NEWNET) on the calling thread; throws on failure. */
   setns(fd: number): void;
+  /** A new non-blocking, unconnected IPv4 TCP socket in the calling thread's namespace. */
+  tcpSocket(): number;
 }
 
 /** Where `ip netns add NAME` bind-mounts a named namespace. */
@@ -168,4 +171,13 @@ function sysctlError(netns: string, key: string, value: string, cause: NodeJS.Er
     return new KnetlabError(`sysctl "${key}" does not exist in network namespace "${netns}"`, { cause, hint });
   }
   return new KnetlabError(`cannot set sysctl "${key}" to "${value}" in network namespace "${netns}": ${cause.message}`, { cause });
+}
+
+/**
+ * An unconnected TCP socket that lives in the named namespace; `connect()` it from anywhere in
+ * the agent. Kubelet probes pods from the node; this lets the agent do the same without a process.
+ */
+export function tcpSocketIn(netns: string): Socket {
+  const fd = inNetns(netns, () => loadSetnsAddon().tcpSocket());
+  return new Socket({ fd, readable: true, writable: true });
 }

@@ -3,6 +3,7 @@
 // fields the lab does not keep); this file turns zod's issues into diagnostics a student can act on,
 // including the YAML surprise of an unquoted `yes` or `1.10` that is not the string it looks like.
 import type * as z from 'zod';
+import { formatPath } from '../diagnostics.js';
 import type { Reporter, Path } from './report.js';
 import { closestMatch } from './vocabulary.js';
 
@@ -14,14 +15,21 @@ const ADD_REQUIRED: Record<string, string> = {
   containers: 'add `containers:` with at least one `- name: ...` and `image: ...`',
   image: 'add `image:`, e.g. `image: nginx:1.27` (knetlab does not run it, but Kubernetes requires it)',
   containerPort: 'add `containerPort:` with the port number the container listens on, e.g. `containerPort: 8080`',
+  selector: 'add `selector:` with `matchLabels:`, the labels of the pods it owns, e.g. `app: web`',
+  template: 'add `template:` with `metadata.labels` and a pod `spec:`',
+  port: 'add `port:` with the port number the Service listens on, e.g. `port: 80`',
 };
 
-/** Decodes `input` with `schema`, reporting every issue; returns the decoded value when there were none. */
-export function decode<S extends z.ZodType>(schema: S, input: unknown, path: Path, report: Reporter): z.output<S> | undefined {
+/**
+ * Decodes `input` with `schema`, reporting every issue; returns the decoded value when there were
+ * none. `addRequired` overrides ADD_REQUIRED by path (`spec`, `spec.template.spec`) for kinds whose
+ * required fields need other advice than a Pod's.
+ */
+export function decode<S extends z.ZodType>(schema: S, input: unknown, path: Path, report: Reporter, addRequired: Record<string, string> = {}): z.output<S> | undefined {
   const result = schema.safeParse(withoutNulls(input), { reportInput: true });
   if (result.success) return result.data;
   for (const issue of result.error.issues) {
-    if (!isMisspelledSibling(input, issue)) reportIssue(issue, [...path, ...(issue.path as Path)], report);
+    if (!isMisspelledSibling(input, issue)) reportIssue(issue, [...path, ...(issue.path as Path)], report, addRequired[formatPath(issue.path as Path)]);
   }
   return undefined;
 }
@@ -53,11 +61,11 @@ export function withoutNulls(value: unknown): unknown {
   return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== null).map(([k, v]) => [k, withoutNulls(v)]));
 }
 
-function reportIssue(issue: z.core.$ZodIssue, path: Path, report: Reporter): void {
+function reportIssue(issue: z.core.$ZodIssue, path: Path, report: Reporter, addRequired: string | undefined): void {
   const field = String(path[path.length - 1] ?? 'value');
   if (issue.code === 'invalid_type') {
     if (issue.input === undefined) {
-      report.error(path, `${field} is required`, ADD_REQUIRED[field] ?? `add \`${field}:\``);
+      report.error(path, `${field} is required`, addRequired ?? ADD_REQUIRED[field] ?? `add \`${field}:\``);
       return;
     }
     const { message, fix } = describeTypeProblem(issue.expected, issue.input, report.sourceText(path));

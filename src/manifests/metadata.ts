@@ -27,6 +27,12 @@ export const clusterMetadataSchema = z.object({
   annotations: stringMap.optional(),
 });
 
+/** Metadata of a pod template: only labels and annotations; a name written there is ignored. */
+export const templateMetadataSchema = z.object({
+  labels: stringMap.optional(),
+  annotations: stringMap.optional(),
+});
+
 /** The apiserver's limit on the total size of an object's annotations (keys plus values). */
 const ANNOTATIONS_MAX_BYTES = 256 * 1024;
 
@@ -36,9 +42,9 @@ export interface MetadataRules {
   namespaced: boolean;
 }
 
-export function checkMetadata(metadata: unknown, report: Reporter, rules: MetadataRules): void {
+/** `path` is where the metadata is: `metadata`, or `spec.template.metadata` for a pod template. */
+export function checkMetadata(metadata: unknown, report: Reporter, rules: MetadataRules, path: Path = ['metadata']): void {
   if (!isMapping(metadata)) return; // decoding reports a missing or mistyped metadata
-  const path: Path = ['metadata'];
   checkFieldNames(metadata, path, OBJECT_META_FIELDS, 'metadata', report);
   const { name, namespace, labels, annotations } = metadata;
   if (typeof name === 'string') reportProblem(rules.checkName(name), [...path, 'name'], report);

@@ -8,6 +8,7 @@ export interface NameProblem {
 }
 
 const DNS1123_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+const DNS1035_LABEL = /^[a-z]([-a-z0-9]*[a-z0-9])?$/;
 const DNS1123_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
 const QUALIFIED_NAME = /^([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]$/;
 const IANA_SVC_NAME = /^[a-z0-9]([a-z0-9-]*[a-z0-9])?$/;
@@ -15,12 +16,23 @@ const IANA_SVC_NAME = /^[a-z0-9]([a-z0-9-]*[a-z0-9])?$/;
 const EMPTY: NameProblem = { message: 'must not be empty', fix: 'give it a lowercase name, e.g. "web"' };
 const LABEL_CHARS = "lowercase letters, digits and '-', starting and ending with a letter or digit";
 
-/** A DNS-1123 label: namespace names, container names. */
+/** A DNS-1123 label: namespace names, container names, Service port names. */
 export function checkDNS1123Label(value: string): NameProblem | undefined {
   if (value === '') return EMPTY;
   if (value.length > 63) return tooLong(value, 63);
   if (!DNS1123_LABEL.test(value)) {
     return { message: `${quote(value)} is not a valid DNS-1123 label: use at most 63 ${LABEL_CHARS}`, fix: suggestion(toLabel(value)) };
+  }
+  return undefined;
+}
+
+/** A DNS-1035 label: Service names, which become DNS names and so may not start with a digit. */
+export function checkDNS1035Label(value: string): NameProblem | undefined {
+  if (value === '') return EMPTY;
+  if (value.length > 63) return tooLong(value, 63);
+  if (!DNS1035_LABEL.test(value)) {
+    const suggested = toLabel(value).replace(/^[^a-z]+/, '');
+    return { message: `${quote(value)} is not a valid DNS-1035 label: use at most 63 lowercase letters, digits and '-', starting with a letter and ending with a letter or digit`, fix: suggestion(suggested) };
   }
   return undefined;
 }

@@ -1,11 +1,13 @@
 // Turns one parsed YAML document into the manifests the lab handles. The kinds the lab understands
 // are registered here, one validator each; a `kind: List` contributes its items; any other kind is
-// skipped with a warning, so a real application's manifests apply as they are, Deployments and all.
+// skipped with a warning, so a real application's manifests apply as they are, ConfigMaps and all.
 import type { Manifest } from '../api/types.js';
 import { isMapping } from './decode.js';
+import { validateDeployment } from './deployment.js';
 import { validateNamespace } from './namespace.js';
 import { validatePod } from './pod.js';
 import type { Reporter, SourceLocation } from './report.js';
+import { validateService } from './service.js';
 import { KNOWN_KINDS, OBJECT_FIELDS, checkFieldNames, closestMatch } from './vocabulary.js';
 
 type KindValidator = (object: Record<string, unknown>, report: Reporter) => Manifest | undefined;
@@ -13,9 +15,20 @@ type KindValidator = (object: Record<string, unknown>, report: Reporter) => Mani
 const HANDLED_KINDS = new Map<string, { apiVersion: string; validate: KindValidator }>([
   ['Pod', { apiVersion: 'v1', validate: validatePod }],
   ['Namespace', { apiVersion: 'v1', validate: validateNamespace }],
+  ['Deployment', { apiVersion: 'apps/v1', validate: validateDeployment }],
+  ['Service', { apiVersion: 'v1', validate: validateService }],
 ]);
 
-const HANDLED_LIST = [...HANDLED_KINDS].map(([kind, { apiVersion }]) => `${apiVersion} ${kind}`).join(' and ');
+const HANDLED_LIST = (() => {
+  const kinds = [...HANDLED_KINDS].map(([kind, { apiVersion }]) => `${apiVersion} ${kind}`);
+  return `${kinds.slice(0, -1).join(', ')} and ${kinds[kinds.length - 1]}`;
+})();
+
+/**
+ * Kinds the lab knows but does not apply: the agent computes a Service's endpoints from its
+ * selector. `knetlab proxy render` reads these kinds with its own parser.
+ */
+const ENDPOINT_KINDS = ['Endpoints', 'EndpointSlice'];
 
 /** A manifest and where it was defined. */
 export interface LocatedManifest {
@@ -83,5 +96,9 @@ function reportUnhandledKind(kind: string, apiVersion: string, metadata: unknown
     return;
   }
   const name = isMapping(metadata) && typeof metadata.name === 'string' ? metadata.name : '(unnamed)';
+  if (ENDPOINT_KINDS.includes(kind)) {
+    report.warn([], `${kind} ${name}: not applied by knetlab; skipped`, 'the lab computes the endpoints of each Service from its selector and the ready pods; `knetlab proxy render -f` reads Endpoints and EndpointSlices');
+    return;
+  }
   report.warn([], `${kind} ${name}: not handled by this version of knetlab; skipped`, `nothing to do if that is expected; this version handles ${HANDLED_LIST}`);
 }

@@ -35,6 +35,37 @@ export const CONTAINER_PORT_FIELDS = ['containerPort', 'hostPort', 'hostIP', 'na
 
 export const NAMESPACE_SPEC_FIELDS = ['finalizers'];
 
+export const PROBE_FIELDS = [
+  'exec', 'httpGet', 'tcpSocket', 'grpc', 'initialDelaySeconds', 'timeoutSeconds', 'periodSeconds',
+  'successThreshold', 'failureThreshold', 'terminationGracePeriodSeconds',
+];
+
+/** The ways a probe can check a container; a probe has exactly one. */
+export const PROBE_HANDLERS = ['exec', 'httpGet', 'tcpSocket', 'grpc'];
+
+export const HTTP_GET_FIELDS = ['path', 'port', 'host', 'scheme', 'httpHeaders'];
+
+export const DEPLOYMENT_SPEC_FIELDS = [
+  'replicas', 'selector', 'template', 'strategy', 'minReadySeconds', 'revisionHistoryLimit', 'paused',
+  'progressDeadlineSeconds',
+];
+
+export const POD_TEMPLATE_FIELDS = ['metadata', 'spec'];
+
+export const LABEL_SELECTOR_FIELDS = ['matchLabels', 'matchExpressions'];
+
+export const SELECTOR_REQUIREMENT_FIELDS = ['key', 'operator', 'values'];
+
+export const SERVICE_SPEC_FIELDS = [
+  'ports', 'selector', 'clusterIP', 'clusterIPs', 'type', 'externalIPs', 'sessionAffinity',
+  'loadBalancerIP', 'loadBalancerSourceRanges', 'externalName', 'externalTrafficPolicy',
+  'healthCheckNodePort', 'publishNotReadyAddresses', 'sessionAffinityConfig', 'ipFamilies',
+  'ipFamilyPolicy', 'allocateLoadBalancerNodePorts', 'loadBalancerClass', 'internalTrafficPolicy',
+  'trafficDistribution',
+];
+
+export const SERVICE_PORT_FIELDS = ['name', 'protocol', 'appProtocol', 'port', 'targetPort', 'nodePort'];
+
 /** Built-in kinds a manifest commonly carries, used to tell a typo from a kind the lab skips. */
 export const KNOWN_KINDS = [
   'Pod', 'Namespace', 'Service', 'Endpoints', 'EndpointSlice', 'Deployment', 'ReplicaSet',

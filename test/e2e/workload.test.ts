@@ -28,7 +28,7 @@ function startWorkload(t: ExecutionContext, netns: string, pod: PodIdentity, por
 }
 
 function podNamed(name: string, ready = true) {
-  return { name, namespace: 'default', isReady: ready, ready() { return this.isReady; } };
+  return { name, namespace: 'default', healthy: ready };
 }
 
 async function curlIn(netns: string, url: string): Promise<{ status: number; body: string }> {
@@ -69,7 +69,7 @@ serial('every endpoint answers as agnhost netexec does, from inside the pod only
   t.deepEqual(await curlIn(netns, 'http://127.0.0.1:8080/echo?msg=hello%20pod'), { status: 200, body: 'hello pod' });
   t.is((await curlIn(netns, 'http://127.0.0.1:8080/nope')).status, 404);
   t.deepEqual(await curlIn(netns, 'http://127.0.0.1:8080/healthz'), { status: 200, body: 'ok' });
-  pod.isReady = false;
+  pod.healthy = false;
   t.is((await curlIn(netns, 'http://127.0.0.1:8080/healthz')).status, 503);
 
   t.is(await udpIn(netns, 5353, 'hostname'), pod.name);

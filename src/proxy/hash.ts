@@ -1,0 +1,57 @@
+// kube-proxy's chain names. They must be byte-for-byte upstream's, because students compare what
+// `iptables-save` shows in the lab with a real node: the same Service port gives the same
+// KUBE-SVC-XXXXXXXXXXXXXXXX on both. Mirrors portProtoHash, servicePortPolicyClusterChain & co.
+// and servicePortEndpointChainName in pkg/proxy/iptables/proxier.go.
+import { createHash } from 'node:crypto';
+import type { Protocol, ServicePortInfo } from './types.js';
+
+export type ServiceChainPrefix = 'KUBE-SVC-' | 'KUBE-EXT-' | 'KUBE-SVL-' | 'KUBE-FW-';
+export const ENDPOINT_CHAIN_PREFIX = 'KUBE-SEP-';
+
+/** Every per-service chain kube-proxy owns starts with one of these (isServiceChainName upstream). */
+export const SERVICE_CHAIN_PREFIXES: readonly string[] = ['KUBE-SVC-', 'KUBE-SVL-', 'KUBE-EXT-', 'KUBE-FW-', ENDPOINT_CHAIN_PREFIX];
+
+export function isServiceChainName(chain: string): boolean {
+  return SERVICE_CHAIN_PREFIXES.some((prefix) => chain.startsWith(prefix));
+}
+
+/**
+ * ServicePortName.String() upstream: `namespace/name:portName`, the `:portName` dropped when the
+ * port is unnamed (a single-port Service may leave it out).
+ */
+export function servicePortName(port: Pick<ServicePortInfo, 'namespace' | 'name' | 'portName'>): string {
+  return `${port.namespace}/${port.name}${port.portName ? `:${port.portName}` : ''}`;
+}
+
+/** KUBE-SVC-/EXT-/SVL-/FW- + 16 characters of base32(sha256(servicePortName + protocol)). */
+export function servicePortChainName(prefix: ServiceChainPrefix, portName: string, protocol: Protocol | string): string {
+  return prefix + hash16(portName + protocol.toLowerCase());
+}
+
+/** KUBE-SEP- + 16 characters of base32(sha256(servicePortName + protocol + "ip:port")). */
+export function endpointChainName(portName: string, protocol: Protocol | string, endpoint: string): string {
+  return ENDPOINT_CHAIN_PREFIX + hash16(portName + protocol.toLowerCase() + endpoint);
+}
+
+function hash16(text: string): string {
+  return base32(createHash('sha256').update(text).digest()).slice(0, 16);
+}
+
+const BASE32_ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
+
+/** RFC 4648 base32 (Go's base32.StdEncoding), without the padding nobody here ever reaches. */
+function base32(bytes: Uint8Array): string {
+  let out = '';
+  let buffer = 0;
+  let bits = 0;
+  for (const byte of bytes) {
+    buffer = ((buffer << 8) | byte) & 0xffff;
+    bits += 8;
+    while (bits >= 5) {
+      out += BASE32_ALPHABET[(buffer >>> (bits - 5)) & 31];
+      bits -= 5;
+    }
+  }
+  if (bits > 0) out += BASE32_ALPHABET[(buffer << (5 - bits)) & 31];
+  return out;
+}
