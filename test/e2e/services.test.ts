@@ -136,6 +136,11 @@ e2e('a Deployment behind a ClusterIP: every replica answers, from a node and fro
   assertBalanced(t, await curlMany(`kn.${lab}.pod.default.solo`, `http://${spec.clusterIP}/hostname`, 300), pods, 'from a pod');
   const viaCli = await ok(t, ['curl', '--lab', lab, 'svc/web/hostname', '-n', '30']);
   t.regex(viaCli.stdout, /30\/30 requests/);
+
+  const explained = JSON.parse((await ok(t, ['explain', 'svc/web', '--lab', lab, '--node', 'agent-1', '-o', 'json'])).stdout) as { tree: unknown[] };
+  const text = JSON.stringify(explained.tree);
+  for (const p of pods) t.true(text.includes(`"dnat":"${p.status.podIP}:8080"`), `explain names the DNAT to ${p.status.podIP}`);
+  t.regex(text, /"share":0\.333/);
 });
 
 e2e('NodePort on every node from the LAN, with masquerade; pods see pod clients unmasqueraded', async (t) => {
