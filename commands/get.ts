@@ -14,6 +14,7 @@ export default class Get extends KnetlabCommand {
     '<%= config.bin %> get pods -A -o wide',
     '<%= config.bin %> get svc web',
     '<%= config.bin %> get endpoints web -o json',
+    '<%= config.bin %> get pods -w',
   ];
   static override args = {
     type: Args.string({ description: RESOURCE_NAMES, required: true }),
@@ -24,6 +25,7 @@ export default class Get extends KnetlabCommand {
     namespace: Flags.string({ char: 'n', summary: 'namespace', default: 'default' }),
     'all-namespaces': Flags.boolean({ char: 'A', summary: 'list across all namespaces' }),
     output: Flags.string({ char: 'o', summary: 'output format', options: ['wide', 'json', 'yaml', 'name'] }),
+    watch: Flags.boolean({ char: 'w', summary: 'after listing, print each change as it happens (Ctrl-C stops)' }),
   };
 
   async run(): Promise<void> {
@@ -53,10 +55,16 @@ export default class Get extends KnetlabCommand {
       case 'name':
         return items.forEach((o) => this.log(`${resource.qualified}/${o.metadata.name}`));
     }
-    if (items.length === 0) {
-      process.stderr.write(resource.namespaced && !all ? `No resources found in ${flags.namespace} namespace.\n` : 'No resources found\n');
-      return;
-    }
-    this.log(resource.table(items, { wide: flags.output === 'wide', allNamespaces: all && resource.namespaced }));
+    const options = { wide: flags.output === 'wide', allNamespaces: all && resource.namespaced };
+    if (items.length === 0) process.stderr.write(resource.namespaced && !all ? `No resources found in ${flags.namespace} namespace.\n` : 'No resources found\n');
+    else this.log(resource.table(items, options));
+    if (!flags.watch) return;
+    // As kubectl does: each change is one more row, the object as it is now (or was, when deleted).
+    await client.watch<StoredObject>(resourcePath(resource, namespace), (type, object) => {
+      if (args.name && object.metadata.name !== args.name) return;
+      if (flags.output === 'json') return this.log(JSON.stringify({ type, object }));
+      const row = resource.table([object], options).split('\n')[1] ?? '';
+      this.log(type === 'DELETED' ? `${row}   (deleted)` : row);
+    });
   }
 }

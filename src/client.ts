@@ -28,6 +28,30 @@ export class AgentClient {
     return this.call('DELETE', path);
   }
 
+  /** Follows `?watch=1` on a list path, calling `onEvent` for each change until the agent closes it. */
+  watch<T>(path: string, onEvent: (type: string, object: T) => void): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      const req = request({ socketPath: this.socket, method: 'GET', path: `${path}?watch=1` }, (res) => {
+        let buffered = '';
+        res.setEncoding('utf8');
+        res.on('data', (chunk: string) => {
+          buffered += chunk;
+          for (let nl = buffered.indexOf('\n'); nl !== -1; nl = buffered.indexOf('\n')) {
+            const line = buffered.slice(0, nl);
+            buffered = buffered.slice(nl + 1);
+            if (line) {
+              const event = JSON.parse(line) as { type: string; object: T };
+              onEvent(event.type, event.object);
+            }
+          }
+        });
+        res.on('end', resolve);
+      });
+      req.on('error', (err: NodeJS.ErrnoException) => reject(err.code === 'ENOENT' || err.code === 'ECONNREFUSED' ? new AgentDownError(this.lab) : err));
+      req.end();
+    });
+  }
+
   /** True when the agent answers; never throws. */
   async alive(): Promise<boolean> {
     if (!existsSync(this.socket)) return false;

@@ -106,6 +106,9 @@ export class Agent {
       const pod = this.store.get<Pod>('Pod', namespace, name);
       if (!pod) throw notFound('pods', name);
       await this.cluster.deletePods([pod]);
+      // The pod's address leaves every node's rules first; its replacement (if a Deployment owns
+      // it) is made afterwards, so traffic stops going to the dead address as soon as possible.
+      await this.syncServices();
       await this.reconcileAndSave();
       return pod;
     });
@@ -184,6 +187,11 @@ export class Agent {
       const { status } = planDeployment(deployment, this.store.list<Pod>('Pod', deployment.metadata.namespace));
       if (JSON.stringify(status) !== JSON.stringify(deployment.status)) this.store.put({ ...deployment, status });
     }
+    await this.syncServices();
+  }
+
+  /** Endpoints from the pods as they are now, then kube-proxy from the Endpoints. */
+  private async syncServices(): Promise<void> {
     const pods = this.store.list<Pod>('Pod');
     for (const service of this.store.list<Service>('Service')) {
       const endpoints = endpointsFor(service, pods);

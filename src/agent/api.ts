@@ -6,7 +6,7 @@ import type { LabConfig } from '../config/types.js';
 import type { Manifest, Namespace, Pod } from '../api/types.js';
 import { KnetlabError } from '../errors.js';
 import type { Agent } from './agent.js';
-import type { StoredObject } from './store.js';
+import type { StoredObject, WatchEventType } from './store.js';
 
 export class ApiError extends Error {
   constructor(
@@ -25,13 +25,15 @@ type Handler = (agent: Agent, params: string[], body: unknown) => Promise<unknow
 const NS = '([a-z0-9-]+)';
 const NAME = '([a-z0-9.-]+)';
 
-type Route = [method: string, path: RegExp, handler: Handler];
+/** Which objects a list route's `?watch=1` stream follows. */
+type WatchScope = (params: string[]) => { kind: StoredObject['kind']; namespace?: string };
+type Route = [method: string, path: RegExp, handler: Handler, watch?: WatchScope];
 
 /** list (all namespaces and one), get and, where the lab allows it, delete for a namespaced resource. */
 function namespaced(group: string, plural: string, kind: StoredObject['kind'], remove?: (a: Agent, ns: string, name: string) => Promise<unknown>): Route[] {
   const routes: Route[] = [
-    ['GET', new RegExp(`^${group}/${plural}$`), (a) => a.list(kind)],
-    ['GET', new RegExp(`^${group}/namespaces/${NS}/${plural}$`), (a, [ns]) => a.list(kind, ns)],
+    ['GET', new RegExp(`^${group}/${plural}$`), (a) => a.list(kind), () => ({ kind })],
+    ['GET', new RegExp(`^${group}/namespaces/${NS}/${plural}$`), (a, [ns]) => a.list(kind, ns), ([ns]) => ({ kind, namespace: ns })],
     ['GET', new RegExp(`^${group}/namespaces/${NS}/${plural}/${NAME}$`), (a, [ns, name]) => a.getObject(kind, ns, name!)],
   ];
   if (remove) routes.push(['DELETE', new RegExp(`^${group}/namespaces/${NS}/${plural}/${NAME}$`), (a, [ns, name]) => remove(a, ns!, name!)]);
@@ -44,9 +46,9 @@ const LAB = '/apis/knetlab\\.io/v1';
 
 const routes: Route[] = [
   ['GET', /^\/readyz$/, () => ({ ok: true })],
-  ['GET', /^\/api\/v1\/nodes$/, (a) => a.list('Node')],
+  ['GET', /^\/api\/v1\/nodes$/, (a) => a.list('Node'), () => ({ kind: 'Node' })],
   ['GET', new RegExp(`^/api/v1/nodes/${NAME}$`), (a, [name]) => a.getObject('Node', undefined, name!)],
-  ['GET', /^\/api\/v1\/namespaces$/, (a) => a.list('Namespace')],
+  ['GET', /^\/api\/v1\/namespaces$/, (a) => a.list('Namespace'), () => ({ kind: 'Namespace' })],
   ['GET', new RegExp(`^/api/v1/namespaces/${NS}$`), (a, [name]) => a.getObject('Namespace', undefined, name!)],
   ['POST', /^\/api\/v1\/namespaces$/, (a, _, body) => a.create(body as Namespace)],
   ['DELETE', new RegExp(`^/api/v1/namespaces/${NS}$`), (a, [name]) => a.deleteNamespace(name!)],
@@ -68,11 +70,14 @@ export function createApiServer(agent: Agent): Server {
 }
 
 async function handle(agent: Agent, req: IncomingMessage, res: ServerResponse): Promise<void> {
-  const path = new URL(req.url ?? '/', 'http://agent').pathname;
+  const url = new URL(req.url ?? '/', 'http://agent');
+  const path = url.pathname;
   try {
     const route = routes.find(([method, re]) => method === req.method && re.test(path));
     if (!route) throw new ApiError(404, 'NotFound', `the server could not find the requested resource (${req.method} ${path})`);
     const params = route[1].exec(path)!.slice(1);
+    const watch = route[3];
+    if (watch && ['1', 'true'].includes(url.searchParams.get('watch') ?? '')) return streamChanges(agent, watch(params), res);
     const body = req.method === 'GET' || req.method === 'DELETE' ? undefined : await readJson(req);
     const result = await route[2](agent, params, body);
     send(res, 200, result ?? {});
@@ -81,6 +86,16 @@ async function handle(agent: Agent, req: IncomingMessage, res: ServerResponse): 
       err instanceof ApiError ? err : new ApiError(500, 'InternalError', err instanceof KnetlabError || err instanceof Error ? err.message : String(err));
     send(res, e.code, { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message: e.message, reason: e.reason, code: e.code });
   }
+}
+
+/** A watch, as the apiserver streams it: one JSON `{type, object}` per line, for as long as the client listens. */
+function streamChanges(agent: Agent, scope: ReturnType<WatchScope>, res: ServerResponse): void {
+  res.writeHead(200, { 'content-type': 'application/json', 'transfer-encoding': 'chunked' });
+  const listener = (type: WatchEventType, object: StoredObject) => {
+    if (object.kind === scope.kind && (scope.namespace === undefined || object.metadata.namespace === scope.namespace)) res.write(JSON.stringify({ type, object }) + '\n');
+  };
+  agent.store.on('change', listener);
+  res.on('close', () => agent.store.off('change', listener));
 }
 
 async function readJson(req: IncomingMessage): Promise<unknown> {

@@ -26,6 +26,12 @@ export class Store extends EventEmitter<{ change: [WatchEventType, StoredObject]
   private readonly objects = new Map<string, StoredObject>();
   private version = 0;
 
+  constructor() {
+    super();
+    // Every `get -w` adds a listener; there is no leak in having many.
+    this.setMaxListeners(0);
+  }
+
   get resourceVersion(): string {
     return String(this.version);
   }

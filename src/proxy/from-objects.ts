@@ -176,7 +176,7 @@ function noteUnrendered(service: Service, report: Reporter): Service {
 }
 
 const metadataSchema = z.object({ name: z.string(), namespace: z.string().default('default'), labels: z.record(z.string(), z.string()).optional() });
-const portSchema = z.object({ name: z.string().optional(), port: z.int().min(1).max(65535), protocol: z.string().default('TCP') });
+const portSchema = z.object({ name: z.string().optional(), port: z.int(), protocol: z.string().default('TCP') });
 const addressSchema = z.object({ ip: z.string(), nodeName: z.string().optional() });
 const endpointsSchema = z.object({
   metadata: metadataSchema,
@@ -186,36 +186,49 @@ const sliceSchema = z.object({
   metadata: metadataSchema,
   addressType: z.string(),
   endpoints: z.array(z.object({ addresses: z.array(z.string()).min(1), conditions: z.object({ ready: z.boolean().optional() }).optional(), nodeName: z.string().optional() })).default([]),
-  ports: z.array(portSchema.extend({ port: z.int().min(1).max(65535).optional() })).optional(),
+  ports: z.array(portSchema.extend({ port: z.int().optional() })).optional(),
 });
 
+// The checks beyond types run on the raw object, so that one run reports every problem.
+
 function readEndpoints(value: Record<string, unknown>, report: Reporter): Endpoints | undefined {
-  const decoded = decode(endpointsSchema, value, [], report);
-  if (!decoded) return undefined;
   const errors = report.errorCount;
-  decoded.subsets?.forEach((subset, i) => {
-    for (const field of ['addresses', 'notReadyAddresses'] as const) subset[field]?.forEach((a, j) => checkIP(a.ip, ['subsets', i, field, j, 'ip'], report));
-    subset.ports?.forEach((p, j) => checkProtocol(p.protocol, ['subsets', i, 'ports', j, 'protocol'], report));
+  const decoded = decode(endpointsSchema, value, [], report);
+  items(value.subsets).forEach((subset, i) => {
+    for (const field of ['addresses', 'notReadyAddresses']) items(subset[field]).forEach((a, j) => checkIP(a.ip, ['subsets', i, field, j, 'ip'], report));
+    checkPorts(subset.ports, ['subsets', i, 'ports'], report);
   });
-  return report.errorCount === errors ? ({ apiVersion: 'v1', kind: 'Endpoints', ...decoded } as Endpoints) : undefined;
+  return decoded && report.errorCount === errors ? ({ apiVersion: 'v1', kind: 'Endpoints', ...decoded } as Endpoints) : undefined;
 }
 
 function readEndpointSlice(value: Record<string, unknown>, report: Reporter): EndpointSlice | undefined {
-  const decoded = decode(sliceSchema, value, [], report);
-  if (!decoded) return undefined;
   const errors = report.errorCount;
-  if (!decoded.metadata.labels?.[SERVICE_NAME_LABEL]) {
+  const decoded = decode(sliceSchema, value, [], report);
+  const labels = isMapping(value.metadata) ? value.metadata.labels : undefined;
+  if (!isMapping(labels) || !labels[SERVICE_NAME_LABEL]) {
     report.error(['metadata'], `an EndpointSlice needs the label ${SERVICE_NAME_LABEL}, naming its Service`, `add \`labels: {${SERVICE_NAME_LABEL}: <service name>}\` under metadata`, 'key');
   }
-  if (decoded.addressType !== 'IPv4') {
-    report.warn(['addressType'], `addressType ${decoded.addressType}: knetlab is IPv4-only; this EndpointSlice is skipped`, 'use addressType: IPv4');
+  if (typeof value.addressType === 'string' && value.addressType !== 'IPv4') {
+    report.warn(['addressType'], `addressType ${value.addressType}: knetlab is IPv4-only; this EndpointSlice is skipped`, 'use addressType: IPv4');
     return undefined;
   }
-  decoded.endpoints.forEach((ep, i) => ep.addresses.forEach((ip, j) => checkIP(ip, ['endpoints', i, 'addresses', j], report)));
-  decoded.ports?.forEach((p, j) => checkProtocol(p.protocol, ['ports', j, 'protocol'], report));
-  return report.errorCount === errors ? ({ apiVersion: 'discovery.k8s.io/v1', kind: 'EndpointSlice', ...decoded, addressType: 'IPv4' } as EndpointSlice) : undefined;
+  items(value.endpoints).forEach((ep, i) => (Array.isArray(ep.addresses) ? ep.addresses : []).forEach((ip, j) => checkIP(ip, ['endpoints', i, 'addresses', j], report)));
+  checkPorts(value.ports, ['ports'], report);
+  return decoded && report.errorCount === errors ? ({ apiVersion: 'discovery.k8s.io/v1', kind: 'EndpointSlice', ...decoded, addressType: 'IPv4' } as EndpointSlice) : undefined;
 }
 
-function checkIP(ip: string, path: Path, report: Reporter): void {
-  if (!isIPv4(ip)) report.error(path, `${JSON.stringify(ip)} is not an IPv4 address`, 'write the pod IP, e.g. 10.42.1.5');
+/** The mappings of a list; anything else is the type check's to report. */
+function items(list: unknown): Record<string, unknown>[] {
+  return Array.isArray(list) ? list.filter(isMapping) : [];
+}
+
+function checkPorts(ports: unknown, path: Path, report: Reporter): void {
+  items(ports).forEach((p, j) => {
+    if (typeof p.protocol === 'string') checkProtocol(p.protocol, [...path, j, 'protocol'], report);
+    if (Number.isInteger(p.port) && ((p.port as number) < 1 || (p.port as number) > 65535)) report.error([...path, j, 'port'], `${p.port} is not a port number`, 'use the port the pods listen on, between 1 and 65535');
+  });
+}
+
+function checkIP(ip: unknown, path: Path, report: Reporter): void {
+  if (typeof ip === 'string' && !isIPv4(ip)) report.error(path, `${JSON.stringify(ip)} is not an IPv4 address`, 'write the pod IP, e.g. 10.42.1.5');
 }

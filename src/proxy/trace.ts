@@ -93,7 +93,7 @@ class Tracer {
       const { name, options, goto } = spec.target;
       switch (name) {
         case 'DNAT':
-          this.destinations.push(optionValue(options, '--to-destination') ?? '');
+          this.addDestination(optionValue(options, '--to-destination') ?? '');
           if (outcome === 'maybe') continue;
           return true;
         case 'MARK':
@@ -120,6 +120,11 @@ class Tracer {
       }
     }
     return false;
+  }
+
+  /** Each possible destination once, in the order first reached. */
+  private addDestination(destination: string): void {
+    if (!this.destinations.includes(destination)) this.destinations.push(destination);
   }
 
   private matches(spec: RuleSpec, table: string): 'yes' | 'maybe' | 'no' {
