@@ -22,6 +22,11 @@ export function formatUpSummary(status: LabStatus, applied: ApplyResult[], secon
   if (out.length || errors.length) lines.push('', ...out, ...errors);
   if (status.problems.length) lines.push('', 'Not healthy:', ...status.problems.map((p) => `  ${p}`));
   lines.push('', 'Next:', `  knetlab get pods -o wide${labFlag}`);
+  const service = applied.find((r) => r.kind === 'Service' && !r.error);
+  if (service) {
+    const ns = service.namespace && service.namespace !== 'default' ? ` --namespace ${service.namespace}` : '';
+    lines.push(`  knetlab curl${labFlag}${ns} svc/${service.name} -n 30`, `  knetlab explain${labFlag}${ns.replace('--namespace', '-n')} svc/${service.name}`);
+  }
   const pods = applied.filter((r) => r.kind === 'Pod' && !r.error);
   if (pods.length >= 2) lines.push(`  knetlab curl${labFlag} --from pod/${pods[0]!.name} pod/${pods[1]!.name}/hostname`);
   lines.push(`  knetlab exec${labFlag} node/${status.nodes[0]?.name ?? 'server'} -- ip route`, `  knetlab down${labFlag}`);
