@@ -239,3 +239,72 @@ s.sendto(sys.argv[3].encode(), (sys.argv[1], int(sys.argv[2])))
 print(s.recvfrom(4096)[0].decode())
 `;
 
+
+const SCALE = (replicas: number) => `
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: echo}
+spec:
+  replicas: ${replicas}
+  selector: {matchLabels: {app: echo}}
+  template:
+    metadata: {labels: {app: echo}}
+    spec:
+      containers:
+      - name: netexec
+        image: ${IMAGE}
+        ports: [{name: udp, containerPort: 8081, protocol: UDP}]
+---
+apiVersion: v1
+kind: Service
+metadata: {name: echo}
+spec:
+  selector: {app: echo}
+  ports: [{port: 53, targetPort: udp, protocol: UDP}]
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: client}
+spec:
+  containers: [{name: c, image: ${IMAGE}}]
+`;
+
+/** Sends "hostname" from one fixed source port every 200 ms for `seconds`, printing each answer or "-". */
+const STEADY_UDP_CLIENT = `
+import socket, sys, time
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind(("0.0.0.0", 40000))
+s.settimeout(0.2)
+end = time.time() + float(sys.argv[3])
+while time.time() < end:
+    s.sendto(b"hostname", (sys.argv[1], int(sys.argv[2])))
+    try:
+        print(s.recvfrom(4096)[0].decode(), flush=True)
+        time.sleep(0.2)
+    except socket.timeout:
+        print("-", flush=True)
+`;
+
+e2e('re-applying scales a Deployment; a steady UDP client follows its endpoint to the replacement pod', async (t) => {
+  const lab = useLab(t, 'svc-udp');
+  const dir = mkdtempSync(join(tmpdir(), 'knetlab-'));
+  const write = (replicas: number) => {
+    writeFileSync(join(dir, 'echo.yaml'), SCALE(replicas));
+    return join(dir, 'echo.yaml');
+  };
+  await ok(t, ['up', '--lab', lab, '-f', write(3)]);
+  const echoPods = async () => (await getPods(t, lab)).filter((p) => p.metadata.name.startsWith('echo-'));
+  t.is((await echoPods()).length, 3);
+  await ok(t, ['apply', '--lab', lab, '-f', write(1)]);
+  const [only] = await echoPods();
+  t.is((await echoPods()).length, 1, 'scaled down to one');
+
+  const { spec } = await service(t, lab, 'echo');
+  const client = execa('ip', ['netns', 'exec', `kn.${lab}.pod.default.client`, 'python3', '-c', STEADY_UDP_CLIENT, spec.clusterIP, '53', '6'], { reject: false });
+  await new Promise((r) => setTimeout(r, 1500));
+  await ok(t, ['delete', 'pod', only!.metadata.name, '--lab', lab]);
+  const answers = (await client).stdout.split('\n').filter(Boolean);
+  const [replacement] = await echoPods();
+  t.is(answers[0], only!.metadata.name, 'the client first talks to the original pod');
+  t.is(answers.at(-1), replacement!.metadata.name, `after the replacement, the same client socket reaches the new pod (answers: ${[...new Set(answers)].join(' ')})`);
+});
