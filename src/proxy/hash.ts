@@ -2,7 +2,7 @@
 // `iptables-save` shows in the lab with a real node: the same Service port gives the same
 // KUBE-SVC-XXXXXXXXXXXXXXXX on both. Mirrors portProtoHash, servicePortPolicyClusterChain & co.
 // and servicePortEndpointChainName in pkg/proxy/iptables/proxier.go.
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import type { Protocol, ServicePortInfo } from './types.js';
 
 export type ServiceChainPrefix = 'KUBE-SVC-' | 'KUBE-EXT-' | 'KUBE-SVL-' | 'KUBE-FW-';
@@ -33,13 +33,26 @@ export function endpointChainName(portName: string, protocol: Protocol | string,
   return ENDPOINT_CHAIN_PREFIX + hash16(portName + protocol.toLowerCase() + endpoint);
 }
 
+/**
+ * Every sync names every chain again, and sha256 is most of a render's time at thousands of
+ * Services, so names are remembered (bounded: the cache is dropped when it grows past 200,000).
+ */
+const known = new Map<string, string>();
+
 function hash16(text: string): string {
-  return base32(createHash('sha256').update(text).digest()).slice(0, 16);
+  let name = known.get(text);
+  if (name === undefined) {
+    if (known.size >= 200_000) known.clear();
+    // 10 bytes are exactly 16 base32 characters, the prefix of the whole digest's encoding.
+    name = base32(hash('sha256', text, 'buffer').subarray(0, 10));
+    known.set(text, name);
+  }
+  return name;
 }
 
 const BASE32_ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
 
-/** RFC 4648 base32 (Go's base32.StdEncoding), without the padding nobody here ever reaches. */
+/** RFC 4648 base32 (Go's base32.StdEncoding), without padding: whole 5-byte groups only here. */
 function base32(bytes: Uint8Array): string {
   let out = '';
   let buffer = 0;

@@ -11,8 +11,8 @@ export { servicePortChainName, endpointChainName, servicePortName } from './hash
 
 /**
  * The restore text of a full sync, all transactions in the order they must be applied, as one
- * string: what `proxy render` prints and what a student can feed to
- * `iptables-restore --noflush --counters` one transaction (`*table` ... `COMMIT`) at a time.
+ * string: what `proxy render` prints. It can be piped into one `iptables-restore --noflush
+ * --counters`, which commits each `*table` ... `COMMIT` section in turn.
  */
 export function renderFullSync(snapshot: ProxySnapshot, node: NodeContext, options: RenderOptions = {}): string {
   return renderSync(snapshot, node, undefined, options).transactions.join('');

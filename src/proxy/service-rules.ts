@@ -52,23 +52,20 @@ export function renderServicePort(snapshot: ServiceSnapshot, ctx: RenderContext)
 
   // No endpoints at all: REJECT (connection refused). Endpoints, but none local under a Local
   // policy: DROP (as if the node did not serve the port).
-  const filterTarget = (): { target: string; comment: string } =>
-    !hasEndpoints ? { target: 'REJECT', comment: quoted(`${name} has no endpoints`) } : { target: 'DROP', comment: quoted(`${name} has no local endpoints`) };
+  const unserved = !hasEndpoints ? { target: 'REJECT', comment: quoted(`${name} has no endpoints`) } : { target: 'DROP', comment: quoted(`${name} has no local endpoints`) };
 
   const clusterIPMatch = ['-m', protocol, '-p', protocol, '-d', port.clusterIP, '--dport', String(port.port)];
   if (hasInternalEndpoints) {
     out.natServices.push(rule('-A', KUBE_SERVICES, '-m', 'comment', '--comment', quoted(`${name} cluster IP`), ...clusterIPMatch, '-j', internalTrafficChain));
   } else {
-    const { target, comment } = filterTarget();
-    out.filterServices.push(rule('-A', KUBE_SERVICES, '-m', 'comment', '--comment', comment, ...clusterIPMatch, '-j', target));
+    out.filterServices.push(rule('-A', KUBE_SERVICES, '-m', 'comment', '--comment', unserved.comment, ...clusterIPMatch, '-j', unserved.target));
   }
 
   if (port.nodePort) {
     const nodePortMatch = ['-m', protocol, '-p', protocol, '--dport', String(port.nodePort)];
     if (hasEndpoints) out.natNodePorts.push(rule('-A', KUBE_NODEPORTS, '-m', 'comment', '--comment', name, ...nodePortMatch, '-j', externalTrafficChain));
     if (!hasExternalEndpoints) {
-      const { target, comment } = filterTarget();
-      out.filterExternalServices.push(rule('-A', KUBE_EXTERNAL_SERVICES, '-m', 'comment', '--comment', comment, '-m', 'addrtype', '--dst-type', 'LOCAL', ...nodePortMatch, '-j', target));
+      out.filterExternalServices.push(rule('-A', KUBE_EXTERNAL_SERVICES, '-m', 'comment', '--comment', unserved.comment, '-m', 'addrtype', '--dst-type', 'LOCAL', ...nodePortMatch, '-j', unserved.target));
     }
   }
 

@@ -9,10 +9,17 @@
 // transactions (measured here: one 75k-line restore took 7.96 s on the nft backend, ten of 500
 // Services 1.5 s in total). Per-service chains go first, a chunk per transaction, and the
 // top-level chains that jump to them last, so every jump target exists when it is referenced.
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import {
   FILTER_TOP_LEVEL_CHAINS,
+  KUBE_EXTERNAL_SERVICES,
+  KUBE_FIREWALL,
+  KUBE_FORWARD,
   KUBE_MARK_MASQ,
+  KUBE_NODEPORTS,
+  KUBE_POSTROUTING,
+  KUBE_PROXY_FIREWALL,
+  KUBE_SERVICES,
   NAT_TOP_LEVEL_CHAINS,
   forwardRules,
   kubeletFirewallRules,
@@ -29,6 +36,8 @@ import type { NodeContext, ProxySnapshot, ServiceSnapshot } from './types.js';
 export interface SyncState {
   version: 1;
   chains: Record<string, string>;
+  /** The same for the top-level chains, as `table/CHAIN` (used by topLevelChains: 'when-changed'). */
+  topLevel: Record<string, string>;
 }
 
 export interface RenderOptions {
@@ -39,6 +48,12 @@ export interface RenderOptions {
    * deleted too, as upstream finds them; useful for a full sync after the agent lost its state.
    */
   existingChains?: readonly string[];
+  /**
+   * 'always' (upstream, the default): every sync rewrites the top-level chains. 'when-changed'
+   * (a knetlab shortcut, not upstream): a partial sync skips those whose rules did not change,
+   * so a one-Service change does not rewrite KUBE-SERVICES' thousands of rules.
+   */
+  topLevelChains?: 'always' | 'when-changed';
 }
 
 export interface SyncStats {
@@ -68,6 +83,20 @@ interface ChainGroup {
   ruleLines: string[];
 }
 
+/** The rules the Service ports put into the shared top-level chains. */
+interface SharedRules {
+  natServices: string[];
+  natNodePorts: string[];
+  filterServices: string[];
+  filterExternalServices: string[];
+}
+
+interface TopLevelChain {
+  table: 'filter' | 'nat';
+  chain: string;
+  rules: string[];
+}
+
 /** `previous` undefined: full sync. Otherwise a partial sync on top of what `previous` describes. */
 export function renderSync(snapshot: ProxySnapshot, node: NodeContext, previous?: SyncState, options: RenderOptions = {}): SyncResult {
   const chunkServices = options.chunkServices ?? DEFAULT_CHUNK_SERVICES;
@@ -75,19 +104,14 @@ export function renderSync(snapshot: ProxySnapshot, node: NodeContext, previous?
   const ports = uniqueSortedPorts(snapshot.services);
   const totalEndpoints = ports.reduce((sum, s) => sum + s.endpoints.length, 0);
   const ctx: RenderContext = { nodeName: node.nodeName, clusterCIDR: node.clusterCIDR, largeClusterMode: totalEndpoints > LARGE_CLUSTER_ENDPOINTS };
+  const state: SyncState = { version: 1, chains: {}, topLevel: {} };
 
-  const natServices: string[] = [];
-  const natNodePorts: string[] = [];
-  const filterServices: string[] = [];
-  const filterExternalServices: string[] = [];
+  // Render every Service port, as upstream does even in a partial sync; keep the chains that changed.
+  const shared: SharedRules = { natServices: [], natNodePorts: [], filterServices: [], filterExternalServices: [] };
   const toWrite: ChainGroup[] = [];
-  const state: SyncState = { version: 1, chains: {} };
   for (const port of ports) {
     const rendered = renderServicePort(port, ctx);
-    natServices.push(...rendered.natServices);
-    natNodePorts.push(...rendered.natNodePorts);
-    filterServices.push(...rendered.filterServices);
-    filterExternalServices.push(...rendered.filterExternalServices);
+    for (const key of Object.keys(shared) as (keyof SharedRules)[]) shared[key].push(...rendered[key]);
     const group: ChainGroup = { chainLines: [], ruleLines: [] };
     for (const [chain, rules] of rendered.chains) {
       const digest = digestOf(rules);
@@ -106,26 +130,53 @@ export function renderSync(snapshot: ProxySnapshot, node: NodeContext, previous?
     for (let i = 0; i < toWrite.length; i += chunkServices) transactions.push(chunkTransaction(toWrite.slice(i, i + chunkServices)));
   }
   const inline = chunked ? [] : toWrite;
-  const filterRules = [...kubeletFirewallRules(), ...filterServices, ...filterExternalServices, ...forwardRules()];
-  const natChains = [...NAT_TOP_LEVEL_CHAINS.map(chainLine), ...inline.flatMap((g) => g.chainLines), ...stale.map(chainLine)];
-  const natRules = [...postroutingRules(), ...markMasqRules(), ...natServices, nodePortsTailRule(), ...natNodePorts, ...inline.flatMap((g) => g.ruleLines)];
+  const written = topLevelChains(shared).filter((c) => {
+    const key = `${c.table}/${c.chain}`;
+    state.topLevel[key] = digestOf(c.rules);
+    return options.topLevelChains !== 'when-changed' || previous?.topLevel?.[key] !== state.topLevel[key];
+  });
+  const declared = (table: string, order: readonly string[]): string[] => order.filter((chain) => written.some((c) => c.table === table && c.chain === chain)).map(chainLine);
+  const rulesOf = (table: string): string[] => written.filter((c) => c.table === table).flatMap((c) => c.rules);
+  const filterChains = declared('filter', FILTER_TOP_LEVEL_CHAINS);
+  const filterRules = rulesOf('filter');
+  const natChains = [...declared('nat', NAT_TOP_LEVEL_CHAINS), ...inline.flatMap((g) => g.chainLines), ...stale.map(chainLine)];
+  const natRules = [...rulesOf('nat'), ...inline.flatMap((g) => g.ruleLines)];
+  // Deletions come last: by then nothing written in this transaction jumps to them.
   const deletions = stale.map((chain) => `-X ${chain}`);
-  transactions.push(tableSection('filter', FILTER_TOP_LEVEL_CHAINS.map(chainLine), filterRules) + tableSection('nat', natChains, [...natRules, ...deletions]));
+  let last = filterChains.length > 0 ? tableSection('filter', filterChains, filterRules) : '';
+  if (natChains.length > 0) last += tableSection('nat', natChains, [...natRules, ...deletions]);
+  if (last) transactions.push(last);
 
-  const serviceChains = toWrite.reduce((n, g) => n + g.chainLines.length, 0);
   // Chunked service rules (and each chunk's copy of KUBE-MARK-MASQ) are not in natRules.
-  const chunkedRules = chunked ? toWrite.reduce((n, g) => n + g.ruleLines.length, 0) + (transactions.length - 1) * markMasqRules().length : 0;
+  const chunks = chunked ? transactions.length - (last ? 1 : 0) : 0;
+  const chunkedGroups = chunked ? toWrite : [];
   return {
     transactions,
     state,
     stats: {
       services: ports.length,
-      rules: filterRules.length + natRules.length + chunkedRules,
-      chains: FILTER_TOP_LEVEL_CHAINS.length + NAT_TOP_LEVEL_CHAINS.length + serviceChains,
+      rules: filterRules.length + natRules.length + chunkedGroups.reduce((n, g) => n + g.ruleLines.length, 0) + chunks * markMasqRules().length,
+      chains: filterChains.length + natChains.length - stale.length + chunkedGroups.reduce((n, g) => n + g.chainLines.length, 0),
       deletedChains: stale.length,
       partial: previous !== undefined,
     },
   };
+}
+
+/** The top-level chains, in the order upstream writes their rules. */
+function topLevelChains(shared: SharedRules): TopLevelChain[] {
+  return [
+    { table: 'filter', chain: KUBE_FIREWALL, rules: kubeletFirewallRules() },
+    { table: 'filter', chain: KUBE_SERVICES, rules: shared.filterServices },
+    { table: 'filter', chain: KUBE_EXTERNAL_SERVICES, rules: shared.filterExternalServices },
+    { table: 'filter', chain: KUBE_FORWARD, rules: forwardRules() },
+    { table: 'filter', chain: KUBE_NODEPORTS, rules: [] },
+    { table: 'filter', chain: KUBE_PROXY_FIREWALL, rules: [] },
+    { table: 'nat', chain: KUBE_POSTROUTING, rules: postroutingRules() },
+    { table: 'nat', chain: KUBE_MARK_MASQ, rules: markMasqRules() },
+    { table: 'nat', chain: KUBE_SERVICES, rules: [...shared.natServices, nodePortsTailRule()] },
+    { table: 'nat', chain: KUBE_NODEPORTS, rules: shared.natNodePorts },
+  ];
 }
 
 /**
@@ -144,7 +195,7 @@ function staleChains(state: SyncState, previous: SyncState | undefined, existing
 }
 
 function digestOf(rules: readonly string[]): string {
-  return createHash('sha1').update(rules.join('\n')).digest('base64url').slice(0, 16);
+  return hash('sha1', rules.join('\n'), 'base64url').slice(0, 16);
 }
 
 /**
