@@ -17,6 +17,10 @@ import { hasReadinessProbe } from './controllers/pod-state.js';
 import { KubeProxy } from './kube-proxy.js';
 import { withReadiness } from './objects.js';
 import { ReadinessProber } from './probes.js';
+import { corednsDeployment, kubeDnsService } from './coredns.js';
+import { DnsMetrics } from '../dns/server.js';
+import type { DnsView } from '../dns/records.js';
+import type { NodePlan } from '../dataplane/plan.js';
 import { podKey } from './sandboxes.js';
 import { kubernetesEndpoints, kubernetesService, ServiceAllocations, type ServiceAllocationState } from './services.js';
 import { Store, type StoreSnapshot, type StoredObject } from './store.js';
@@ -42,6 +46,8 @@ export class Agent {
   private readonly savedServices: ServiceAllocationState | undefined;
   private labConfig: LabConfig | undefined;
   readonly startedAt = new Date();
+  private readonly dnsMetrics = new DnsMetrics();
+  private cachedView: { version: string; view: DnsView } | undefined;
 
   constructor(
     readonly lab: string,
@@ -52,12 +58,17 @@ export class Agent {
     if (saved) this.store.restore({ ...saved.store, objects: saved.store.objects.filter((o) => o.kind !== 'Node') });
     this.savedServices = saved?.services;
     this.prober = new ReadinessProber((key, ready) => void this.readinessChanged(key, ready));
-    this.cluster = new Cluster(lab, this.store, log, saved?.ipam ?? {}, {
-      started: (pod, node) => {
+    const hooks = {
+      started: (pod: Pod, node: NodePlan) => {
         if (hasReadinessProbe(pod)) this.prober.start(podKey(pod), pod, node.netns);
       },
-      stopped: (key) => this.prober.stop(key),
-    });
+      stopped: (key: string) => this.prober.stop(key),
+    };
+    const environment = {
+      dnsConfig: () => this.labConfig,
+      dnsServing: { view: () => this.dnsView(), metrics: this.dnsMetrics },
+    };
+    this.cluster = new Cluster(lab, this.store, log, saved?.ipam ?? {}, hooks, environment);
     this.proxy = new KubeProxy(this.store, () => this.cluster.config, (node) => this.cluster.nodeEpoch(node), log);
     for (const name of BUILT_IN_NAMESPACES) {
       if (!this.store.get('Namespace', undefined, name)) this.store.put(namespaceObject(name));
@@ -163,9 +174,13 @@ export class Agent {
       try {
         if (this.services) this.services.reconfigure(config);
         else this.services = new ServiceAllocations(config, this.savedServices);
-        const changes = await this.cluster.applyConfig(config);
+        // Set first: pods started while the nodes are built get their resolv.conf from it.
+        const dnsMoved = this.labConfig && (this.labConfig.clusterDNS !== config.clusterDNS || this.labConfig.clusterDomain !== config.clusterDomain);
         this.labConfig = config;
+        if (dnsMoved) this.cluster.sandboxes.rewriteEtc();
+        const changes = await this.cluster.applyConfig(config);
         this.ensureKubernetesService(config);
+        this.ensureClusterDns(config);
         writeFileSync(this.paths.config, JSON.stringify(config, null, 2));
         await this.reconcile();
         return { changes };
@@ -228,6 +243,33 @@ export class Agent {
     const endpoints = kubernetesEndpoints(servers);
     const current = this.store.get<Endpoints>('Endpoints', 'default', 'kubernetes');
     if (JSON.stringify(current?.subsets) !== JSON.stringify(endpoints.subsets)) this.store.put(endpoints);
+  }
+
+  /** What the DNS pod answers from: the objects as they are now (recomputed only when they change). */
+  private dnsView(): DnsView {
+    const version = this.store.resourceVersion;
+    if (this.cachedView?.version !== version) {
+      const view = {
+        domain: this.labConfig?.clusterDomain ?? 'cluster.local',
+        services: this.store.list<Service>('Service'),
+        endpoints: this.store.list<Endpoints>('Endpoints'),
+        pods: this.store.list<Pod>('Pod'),
+        namespaces: this.store.list<Namespace>('Namespace'),
+      };
+      this.cachedView = { version, view };
+    }
+    return this.cachedView.view;
+  }
+
+  /** CoreDNS and kube-system/kube-dns, as k3s deploys them; kube-dns moves when cluster-dns does. */
+  private ensureClusterDns(config: LabConfig): void {
+    const current = this.store.get<Service>('Service', 'kube-system', 'kube-dns');
+    if (current && current.spec.clusterIP !== config.clusterDNS) {
+      this.services!.release(current);
+      this.store.delete(current);
+    }
+    if (!this.store.get<Service>('Service', 'kube-system', 'kube-dns')) applyManifest(this.store, this.services!, kubeDnsService(config));
+    if (!this.store.get<Deployment>('Deployment', 'kube-system', 'coredns')) applyManifest(this.store, this.services!, corednsDeployment());
   }
 
   status() {

@@ -13,7 +13,7 @@ import { KnetlabError } from '../errors.js';
 import { schedulePod } from './scheduler.js';
 import { hasReadinessProbe } from './controllers/pod-state.js';
 import { failedPod, nodeObject, pendingPod, runningPod } from './objects.js';
-import { podKey, Sandboxes, type SandboxRequest } from './sandboxes.js';
+import { podKey, Sandboxes, type PodEnvironment, type SandboxRequest } from './sandboxes.js';
 import type { Store } from './store.js';
 
 /** What Kubernetes needs of a node's kernel; a fresh namespace has ip_forward 0. */
@@ -41,8 +41,9 @@ export class Cluster {
     private readonly log: Log,
     private savedIPs: Record<string, PodIPState> = {},
     private readonly hooks?: PodHooks,
+    environment?: PodEnvironment,
   ) {
-    this.sandboxes = new Sandboxes(lab);
+    this.sandboxes = new Sandboxes(lab, environment);
   }
 
   get config(): LabPlan | undefined {

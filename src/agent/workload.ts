@@ -5,6 +5,8 @@
 // more than its sockets.
 import dgram from 'node:dgram';
 import http from 'node:http';
+import net from 'node:net';
+import { serveDnsTcp, serveDnsUdp, type DnsMetrics, type ViewSource } from '../dns/server.js';
 import { KnetlabError } from '../errors.js';
 import { inNetns } from '../kernel/netns.js';
 
@@ -17,17 +19,27 @@ export interface PodIdentity {
    * on /healthz then takes the pod out of its Services' endpoints.
    */
   healthy: boolean;
+  /**
+   * Set for the cluster DNS pod (CoreDNS's place): port 53 answers DNS over UDP and TCP from this
+   * view of the cluster, and HTTP answers CoreDNS's /metrics, /ready and /health.
+   */
+  dns?: { view: ViewSource; metrics: DnsMetrics };
 }
+
+/** The DNS port: on the DNS pod it speaks DNS instead of netexec. */
+const DNS_PORT = 53;
 
 export interface ServedPort {
   containerPort: number;
   protocol: 'TCP' | 'UDP';
 }
 
-type Endpoint = http.Server | dgram.Socket;
+type Endpoint = http.Server | net.Server | dgram.Socket;
 
 // The shared handlers find their pod from the server or socket they were called on.
 const podServedBy = new WeakMap<Endpoint, PodIdentity>();
+// DNS over TCP runs on a plain net.Server, which (unlike http.Server) does not track its connections.
+const dnsConnections = new WeakMap<net.Server, Set<net.Socket>>();
 
 export class PodWorkload {
   private closing: Promise<void> | undefined;
@@ -74,7 +86,20 @@ function checkPorts(pod: PodIdentity, ports: ServedPort[]): void {
 // Runs inside the pod's namespace: every socket must be created before this returns. The endpoint
 // is recorded before binding so that a failed one is closed along with the rest.
 function openEndpoint(pod: PodIdentity, { containerPort, protocol }: ServedPort, endpoints: Endpoint[]): void {
-  if (protocol === 'TCP') {
+  if (pod.dns && containerPort === DNS_PORT && protocol === 'TCP') {
+    const server = net.createServer();
+    const open = new Set<net.Socket>();
+    server.on('connection', (c) => {
+      open.add(c);
+      c.on('close', () => open.delete(c));
+    });
+    dnsConnections.set(server, open);
+    serveDnsTcp(server, pod.dns.view, pod.dns.metrics);
+    server.on('error', ignoreEndpointError);
+    endpoints.push(server);
+    server.listen(containerPort);
+    if (!server.listening) throw bindFailed(pod, protocol, containerPort, 'it is probably in use in the pod');
+  } else if (protocol === 'TCP') {
     const server = http.createServer(answerHttp);
     podServedBy.set(server, pod);
     server.on('error', ignoreEndpointError);
@@ -97,7 +122,8 @@ function openEndpoint(pod: PodIdentity, { containerPort, protocol }: ServedPort,
     socket.off('error', recordBindError);
     if (bindError) throw bindFailed(pod, protocol, containerPort, bindError.message, bindError);
     socket.on('error', ignoreEndpointError);
-    socket.on('message', answerDatagram);
+    if (pod.dns && containerPort === DNS_PORT) serveDnsUdp(socket, pod.dns.view, pod.dns.metrics);
+    else socket.on('message', answerDatagram);
   }
 }
 
@@ -125,6 +151,11 @@ function answerHttp(this: http.Server, request: http.IncomingMessage, response: 
   const target = request.url ?? '/';
   const queryAt = target.indexOf('?');
   const path = queryAt === -1 ? target : target.slice(0, queryAt);
+  if (pod.dns) {
+    // CoreDNS's own HTTP endpoints: the metrics plugin, and the ready and health plugins.
+    if (path === '/metrics') return reply(response, 200, pod.dns.metrics.render());
+    if (path === '/ready' || path === '/health') return reply(response, 200, 'OK');
+  }
   switch (path) {
     case '/':
     case '/hostname':
@@ -182,6 +213,9 @@ function closeEndpoint(endpoint: Endpoint): Promise<void> {
       endpoint.close(() => resolve());
       // Keep-alive connections would otherwise hold the pod's namespace (and its sockets) alive.
       endpoint.closeAllConnections();
+    } else if (endpoint instanceof net.Server) {
+      endpoint.close(() => resolve());
+      for (const c of dnsConnections.get(endpoint) ?? []) c.destroy();
     } else {
       try {
         endpoint.close(() => resolve());
