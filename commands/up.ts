@@ -10,6 +10,7 @@ import { applyObjects, ensureLab, labStatus, withLabLock, type EnsureResult } fr
 import { formatUpSummary } from '../src/format/summary.js';
 import type { ApplyResult } from '../src/agent/agent.js';
 import type { LabStatus } from '../src/lifecycle/status.js';
+import { checkHostAccess } from '../src/lifecycle/host-access.js';
 
 export default class Up extends KnetlabCommand {
   static override summary = 'Build the lab from a k3s config and apply manifests';
@@ -36,6 +37,7 @@ export default class Up extends KnetlabCommand {
     const manifests = flags.filename?.length ? await loadManifests(flags.filename) : { objects: [], warnings: [] };
     for (const w of [...warnings, ...manifests.warnings]) process.stderr.write(formatDiagnostic(w) + '\n');
     this.requireRoot('knetlab up');
+    if (config.hostAccess) await checkHostAccess(lab, config);
 
     // Progress goes to stderr so that stdout holds only the result (and nothing but JSON with --json).
     const progressLogger = new ListrLogger({ processOutput: new ProcessOutput(process.stderr, process.stderr) });

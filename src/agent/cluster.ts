@@ -9,7 +9,10 @@ import { renderHostGwRoutes, renderLan, renderLanPorts, renderNetnsAdd, renderNe
 import { listNetns, runIpBatch, runIpBatches } from '../kernel/ip.js';
 import { writeSysctls } from '../kernel/netns.js';
 import { PodIPAllocator, type PodIPState } from '../ipam/pod-ips.js';
+import { existsSync } from 'node:fs';
 import { KnetlabError } from '../errors.js';
+import { hostAccessConflicts, hostLinkName, renderHostAccess, renderHostAccessRemoval } from '../dataplane/host-access.js';
+import { readHostNetwork } from '../kernel/host.js';
 import { schedulePod } from './scheduler.js';
 import { hasReadinessProbe } from './controllers/pod-state.js';
 import { failedPod, nodeObject, pendingPod, runningPod } from './objects.js';
@@ -90,11 +93,24 @@ export class Cluster {
       }
       changes.push(...removed.map((n) => `removed node ${n.name}`), ...added.map((n) => `created node ${n.name} (${n.ip}, pods ${n.podCIDR})`));
     }
+    await this.syncHostAccess(next, config);
     this.plan = next;
     for (const n of prev?.nodes ?? []) if (!next.nodes.some((m) => m.name === n.name)) this.store.delete(nodeObject(n));
     for (const n of next.nodes) this.store.put(nodeObject(n));
     await this.startPendingPods();
     return changes;
+  }
+
+  /** Gives the host its veth into the LAN and routes (host-access: true), or takes them away. */
+  private async syncHostAccess(plan: LabPlan, config: LabConfig): Promise<void> {
+    const exists = existsSync(`/sys/class/net/${hostLinkName(this.lab)}`);
+    if (!config.hostAccess) {
+      if (exists) await runIpBatch(renderHostAccessRemoval(this.lab));
+      return;
+    }
+    const conflicts = hostAccessConflicts(this.lab, config, await readHostNetwork());
+    if (conflicts.length) throw new KnetlabError(`host access refused: ${conflicts.join('; ')}`, { hint: 'set host-access: false, or choose ranges the host does not use' });
+    for (const batch of renderHostAccess(plan, config, exists)) await runIpBatch(batch);
   }
 
   private async createLan(plan: LabPlan): Promise<void> {

@@ -10,11 +10,11 @@ export const DEFAULTS = {
   'cluster-dns': '10.43.0.10',
   'cluster-domain': 'cluster.local',
   'service-node-port-range': '30000-32767',
-  // k3s defaults to vxlan; knetlab only offers host-gw for now.
-  'flannel-backend': 'host-gw',
+  'flannel-backend': 'vxlan',
   'kube-proxy-arg': [] as string[],
   'node-cidr-mask-size-ipv4': 24,
   'lan-cidr': '192.168.100.0/24',
+  'host-access': false,
   nodes: [
     { name: 'server', role: 'server' },
     { name: 'agent-1', role: 'agent' },
@@ -40,9 +40,13 @@ service-node-port-range: 30000-32767
 # Size of each node's pod subnet inside cluster-cidr.
 node-cidr-mask-size-ipv4: 24
 
-# How pod traffic crosses nodes. host-gw: every node routes the other nodes' pod subnets via their
-# LAN address. (k3s's default is vxlan, which knetlab does not offer yet.)
-flannel-backend: host-gw
+# How pod traffic crosses nodes (flannel's backend; vxlan is k3s's default):
+# - vxlan: an overlay. Each node has a flannel.1 device (VNI 1, UDP port 8472) that wraps pod
+#   packets in UDP between the nodes' LAN addresses.
+# - host-gw: plain routes. Each node routes every other node's pod subnet via that node's LAN address.
+# - none: nothing routes pod traffic between nodes, so pods on different nodes cannot reach each
+#   other until you wire it yourself (for exercises).
+flannel-backend: vxlan
 
 # Flags for kube-proxy, as key=value. knetlab renders kube-proxy's iptables rules, which is
 # kube-proxy's default mode, so nothing needs to be set here:
@@ -54,6 +58,11 @@ flannel-backend: host-gw
 # The network the nodes share. .1 is the lab's "lan" machine (outside the cluster);
 # nodes get .10, .11, ... in the order below unless they set ip.
 lan-cidr: 192.168.100.0/24
+
+# Opt-in: give the host one veth into the lab's LAN and routes for cluster-cidr and service-cidr
+# via the server node, so \`curl\` to a ClusterIP, pod IP or NODE_IP:NODEPORT works from the host's
+# shell. \`knetlab down\` removes them.
+host-access: false
 
 nodes:
   - name: server

@@ -7,7 +7,7 @@ import { InvalidInputError, UsageError } from '../errors.js';
 import { parseCidr } from '../ipam/cidr.js';
 import { DEFAULT_CONFIG_YAML } from './default.js';
 import { parseYaml } from './parse.js';
-import { RULES, assignLanIPs, parsePortRange } from './rules.js';
+import { RULES, assignLanIPs, isFlannelBackend, parsePortRange } from './rules.js';
 import { normalise, type Draft } from './schema.js';
 import type { LabConfig } from './types.js';
 
@@ -65,17 +65,20 @@ function toLabConfig(draft: Draft): LabConfig {
   const nodes = draft.nodes!;
   const ips = assignLanIPs(nodes, parseCidr(draft['lan-cidr']!)!);
   const args = draft['kube-proxy-arg']!;
+  const backend = draft['flannel-backend']!;
+  if (!isFlannelBackend(backend)) throw new Error(`flannel-backend ${backend} passed the rules`); // unreachable
   return {
     clusterCIDR: draft['cluster-cidr']!,
     serviceCIDR: draft['service-cidr']!,
     clusterDNS: draft['cluster-dns']!,
     clusterDomain: draft['cluster-domain']!,
     serviceNodePortRange: parsePortRange(draft['service-node-port-range']!)!,
-    flannelBackend: 'host-gw',
+    flannelBackend: backend,
     proxyMode: 'iptables',
     kubeProxyArgs: Array.isArray(args) ? [...args] : [args],
     nodeCIDRMaskSize: draft['node-cidr-mask-size-ipv4']!,
     lanCIDR: draft['lan-cidr']!,
+    hostAccess: draft['host-access']!,
     nodes: nodes.map((n, i) => ({ name: n.name!, role: n.role!, labels: { ...n.labels }, ip: ips[i]! })),
   };
 }

@@ -7,6 +7,7 @@ import { contains, formatCidr, intToIp, isIPv4, isNetworkAddress, nth, offsetOf,
 import { DEFAULTS } from './default.js';
 import { DNS1123_LABEL, LABEL_NAME, isDNS1123Subdomain, labelKeyProblem, sanitize, suggestLabelKey, type Draft, type DraftNode } from './schema.js';
 import { KUBE_PROXY_FLAGS, closest, didYouMean } from './suggest.js';
+import type { FlannelBackend } from './types.js';
 
 export type Rule = (config: Draft, sm: SourceMap) => Diagnostic[];
 type CidrKey = 'cluster-cidr' | 'service-cidr' | 'lan-cidr';
@@ -233,22 +234,41 @@ const clusterDomain: Rule = (config, sm) => {
   return [sm.diagnostic(['cluster-domain'], `${JSON.stringify(domain)} is not a valid DNS domain: it must be a DNS-1123 subdomain (lowercase letters, digits, '-' and '.', each part starting and ending with a letter or digit)`, fix)];
 };
 
-const FLANNEL_NOT_YET: Record<string, string> = {
-  vxlan: 'is not available in this version of knetlab yet',
-  'wireguard-native': 'is not available in this version of knetlab yet',
-  wireguard: 'is not available in knetlab (k3s replaced it with wireguard-native, which knetlab does not offer yet either)',
-  ipsec: 'is not available in knetlab (and k3s itself has removed it)',
-  none: 'is not available in knetlab: the lab wires pod networking itself and cannot run another CNI',
+/** The backends knetlab builds, each with what it does, for the fix of every rejected backend. */
+const FLANNEL_BACKENDS = {
+  vxlan: 'the default: an overlay that wraps pod packets in UDP between the nodes',
+  'host-gw': "routes to each node's pod subnet via its LAN address",
+  none: 'nothing routes pod traffic between nodes',
+} satisfies Record<FlannelBackend, string>;
+
+export function isFlannelBackend(name: string): name is FlannelBackend {
+  return Object.hasOwn(FLANNEL_BACKENDS, name);
+}
+
+const USE_A_BACKEND = `use vxlan (${FLANNEL_BACKENDS.vxlan}), host-gw (${FLANNEL_BACKENDS['host-gw']}) or none (${FLANNEL_BACKENDS.none})`;
+
+const FLANNEL_ONLY = 'is a backend of flannel itself that k3s does not offer (k3s takes vxlan, host-gw, wireguard-native or none), so knetlab does not either';
+/** Backends of k3s or of flannel itself that a user may know, and why the lab has none of them. */
+const FLANNEL_UNAVAILABLE: Record<string, string> = {
+  'wireguard-native': "is not available in knetlab: it is k3s's encrypted backend (WireGuard tunnels between the nodes), which the lab does not build",
+  wireguard: 'is not available in knetlab, and k3s has removed it too (its successor, wireguard-native, is not available in knetlab either)',
+  ipsec: 'is not available in knetlab, and k3s itself has removed it',
+  udp: FLANNEL_ONLY,
+  extension: FLANNEL_ONLY,
+  ipip: FLANNEL_ONLY,
+  alloc: FLANNEL_ONLY,
 };
 
 const flannelBackend: Rule = (config, sm) => {
   const backend = config['flannel-backend'];
-  if (backend === undefined || backend === 'host-gw') return [];
+  if (backend === undefined || isFlannelBackend(backend)) return [];
   const at = ['flannel-backend'];
-  const notYet = FLANNEL_NOT_YET[backend];
-  if (notYet) return [sm.diagnostic(at, `${backend} ${notYet}`, 'use host-gw (each node routes the other nodes\' pod subnets via their LAN address)')];
-  const guess = closest(backend, ['host-gw', ...Object.keys(FLANNEL_NOT_YET)]);
-  return [sm.diagnostic(at, `${JSON.stringify(backend)} is not a flannel backend`, guess === 'host-gw' ? 'did you mean `host-gw`?' : 'use host-gw, the backend knetlab offers')];
+  const why = Object.hasOwn(FLANNEL_UNAVAILABLE, backend) ? FLANNEL_UNAVAILABLE[backend] : undefined;
+  if (why) return [sm.diagnostic(at, `${backend} ${why}`, USE_A_BACKEND)];
+  // A typo of an unavailable backend gets the list, not a did-you-mean that would fail next.
+  const guess = closest(backend, [...Object.keys(FLANNEL_BACKENDS), ...Object.keys(FLANNEL_UNAVAILABLE)]);
+  const fix = guess !== undefined && isFlannelBackend(guess) ? `did you mean \`${guess}\`?` : USE_A_BACKEND;
+  return [sm.diagnostic(at, `${JSON.stringify(backend)} is not a flannel backend`, fix)];
 };
 
 const kubeProxyArgs: Rule = (config, sm) => {

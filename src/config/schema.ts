@@ -28,10 +28,14 @@ const CONFIG_FIELDS = {
   'cluster-dns': { schema: textOrList, expects: 'an IPv4 address such as 10.43.0.10', example: 'cluster-dns: 10.43.0.10' },
   'cluster-domain': { schema: z.string(), expects: 'a DNS domain such as cluster.local', example: 'cluster-domain: cluster.local' },
   'service-node-port-range': { schema: z.string(), expects: 'a port range MIN-MAX such as 30000-32767', example: 'service-node-port-range: 30000-32767' },
-  'flannel-backend': { schema: z.string(), expects: 'a flannel backend name (host-gw)', example: 'flannel-backend: host-gw' },
+  // The backend name is checked by a rule, which can say why a k3s backend is missing from the lab.
+  'flannel-backend': { schema: z.string(), expects: 'a flannel backend name (vxlan, host-gw or none)', example: 'flannel-backend: vxlan' },
   'kube-proxy-arg': { schema: z.union([z.string(), z.array(z.string())]), expects: 'a key=value string or a list of them', example: 'kube-proxy-arg: [proxy-mode=iptables]' },
   'node-cidr-mask-size-ipv4': { schema: wholeNumber, expects: 'a prefix length such as 24', example: 'node-cidr-mask-size-ipv4: 24' },
   'lan-cidr': { schema: textOrList, expects: 'an IPv4 CIDR such as 192.168.100.0/24', example: 'lan-cidr: 192.168.100.0/24' },
+  // Only the type is checked here: whether the host can take the routes (no other lab holds host
+  // access, no route for these ranges exists already) depends on the host, so `up` checks it.
+  'host-access': { schema: z.boolean(), expects: 'true or false', example: 'host-access: true', fix: 'write `host-access: true` or `host-access: false`, without quotes' },
   nodes: { schema: z.array(z.unknown()), expects: 'a list of nodes', example: 'nodes: [{name: server, role: server}, {name: agent-1}]' },
 } satisfies Record<string, FieldSpec>;
 
@@ -70,6 +74,7 @@ export interface Draft {
   'kube-proxy-arg'?: string | string[];
   'node-cidr-mask-size-ipv4'?: number;
   'lan-cidr'?: string;
+  'host-access'?: boolean;
   nodes?: DraftNode[];
 }
 

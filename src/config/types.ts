@@ -2,7 +2,8 @@
 // (/etc/rancher/k3s/config.yaml), normalised to camelCase, plus the lab's own `nodes` and `lan-cidr`.
 
 export type NodeRole = 'server' | 'agent';
-export type FlannelBackend = 'host-gw';
+/** vxlan is k3s's default; none leaves cross-node pod traffic unrouted (for exercises). */
+export type FlannelBackend = 'vxlan' | 'host-gw' | 'none';
 export type ProxyMode = 'iptables';
 
 export interface NodeSpec {
@@ -24,5 +25,7 @@ export interface LabConfig {
   kubeProxyArgs: string[]; // kube-proxy-arg, as written
   nodeCIDRMaskSize: number; // node-cidr-mask-size-ipv4
   lanCIDR: string; // lan-cidr (knetlab's own)
+  /** host-access (knetlab's own, opt-in): a veth from the host into the LAN and routes for the cluster's ranges. */
+  hostAccess: boolean;
   nodes: NodeSpec[]; // nodes (knetlab's own)
 }

@@ -11,7 +11,7 @@ import { DEFAULT_CONFIG_YAML } from '../../src/config/default.js';
 import { checkConfig, loadConfig, parseConfig } from '../../src/config/load.js';
 import { closest, editDistance } from '../../src/config/suggest.js';
 import type { LabConfig } from '../../src/config/types.js';
-import { formatDiagnostic } from '../../src/diagnostics.js';
+import { formatDiagnostic, type Diagnostic } from '../../src/diagnostics.js';
 import { InvalidInputError, UsageError } from '../../src/errors.js';
 
 const FIXTURES = fileURLToPath(new URL('../fixtures/config/', import.meta.url));
@@ -24,11 +24,12 @@ const K3S_DEFAULTS: LabConfig = {
   clusterDNS: '10.43.0.10',
   clusterDomain: 'cluster.local',
   serviceNodePortRange: { min: 30000, max: 32767 },
-  flannelBackend: 'host-gw',
+  flannelBackend: 'vxlan',
   proxyMode: 'iptables',
   kubeProxyArgs: [],
   nodeCIDRMaskSize: 24,
   lanCIDR: '192.168.100.0/24',
+  hostAccess: false,
   nodes: [
     { name: 'server', role: 'server', labels: {}, ip: '192.168.100.10' },
     { name: 'agent-1', role: 'agent', labels: {}, ip: '192.168.100.11' },
@@ -76,16 +77,77 @@ test('a single-server lab', (t) => {
 test('config.example.yaml at the repository root is valid and warning-free', (t) => {
   const { config, warnings } = parseConfig(readFileSync(join(ROOT, 'config.example.yaml'), 'utf8'), 'config.example.yaml');
   t.deepEqual(warnings, []);
+  t.like(config, { flannelBackend: 'vxlan', hostAccess: false });
   t.is(config.nodes.length, 3);
   t.is(config.nodes[2]!.ip, '192.168.100.20');
+});
+
+test('every valid fixture parses', (t) => {
+  for (const name of readdirSync(join(FIXTURES, 'valid')).filter((f) => f.endsWith('.yaml'))) {
+    t.notThrows(() => parseConfig(fixture(`valid/${name}`), name), name);
+  }
+});
+
+test('flannel-backend vxlan written out is the default', (t) => {
+  const { config, warnings } = parseConfig(fixture('valid/flannel-vxlan.yaml'), 'config.yaml');
+  t.deepEqual(config, K3S_DEFAULTS);
+  t.deepEqual(warnings, []);
+});
+
+test('an exercise lab: flannel-backend none with host access', (t) => {
+  const { config, warnings } = parseConfig(fixture('valid/flannel-none-host-access.yaml'), 'config.yaml');
+  t.deepEqual(warnings, []);
+  t.like(config, { flannelBackend: 'none', hostAccess: true });
+  t.deepEqual(config.nodes.map((n) => n.name), ['server', 'agent-1']);
+});
+
+/** The errors (not warnings) for a config text. */
+const errorsFor = (text: string): Diagnostic[] => checkConfig(text, 'config.yaml').diagnostics.filter((d) => d.severity === 'error');
+
+test('flannel-backend takes vxlan, host-gw and none', (t) => {
+  for (const backend of ['vxlan', 'host-gw', 'none'] as const) {
+    t.is(parseConfig(`flannel-backend: ${backend}\n`, 'config.yaml').config.flannelBackend, backend);
+  }
+});
+
+test('backends knetlab does not build are rejected as not available, with the three that are', (t) => {
+  for (const backend of ['wireguard-native', 'wireguard', 'ipsec', 'extension', 'udp', 'ipip', 'alloc']) {
+    const errors = errorsFor(`flannel-backend: ${backend}\n`);
+    t.is(errors.length, 1, backend);
+    const line = formatDiagnostic(errors[0]!);
+    t.regex(line, new RegExp(`^config\\.yaml:1:18 flannel-backend: ${backend} (is not available in knetlab|is a backend of flannel itself)`), backend);
+    t.regex(line, / — use vxlan \(.*\), host-gw \(.*\) or none \(.*\)$/, backend);
+  }
+});
+
+test('a misspelt backend gets a did-you-mean; anything else the list', (t) => {
+  const fix = (backend: string) => errorsFor(`flannel-backend: ${backend}\n`).map((d) => d.fix);
+  t.deepEqual(fix('vxaln'), ['did you mean `vxlan`?']);
+  t.deepEqual(fix('VXLAN'), ['did you mean `vxlan`?']);
+  t.deepEqual(fix('host_gw'), ['did you mean `host-gw`?']);
+  t.deepEqual(fix('non'), ['did you mean `none`?']);
+  // Close to an unavailable backend: suggesting it would only fail next time.
+  t.regex(fix('wireguard-nativ')[0]!, /^use vxlan /);
+  t.regex(fix('flannel')[0]!, /^use vxlan /);
+});
+
+test('host-access is a boolean, false unless written', (t) => {
+  t.is(parseConfig('host-access: true\n', 'config.yaml').config.hostAccess, true);
+  t.is(parseConfig('host-access: false\n', 'config.yaml').config.hostAccess, false);
+  t.is(parseConfig('', 'config.yaml').config.hostAccess, false);
+  for (const [value, got] of [['yes', '"yes"'], ['"true"', '"true"'], ['1', 'a number (1)'], ['[true]', 'a list']]) {
+    const errors = errorsFor(`host-access: ${value}\n`);
+    t.deepEqual(errors.map(formatDiagnostic), [`config.yaml:1:14 host-access: expected true or false, got ${got} — write \`host-access: true\` or \`host-access: false\`, without quotes`], value);
+  }
+  t.regex(formatDiagnostic(errorsFor('host-access:\n')[0]!), /host-access: has no value; expected true or false — write a value, e\.g\. `host-access: true`, or delete the line to use the default$/);
 });
 
 // --- invalid configs: the golden corpus ---
 
 const invalid = readdirSync(join(FIXTURES, 'invalid')).filter((f) => f.endsWith('.yaml')).sort();
 
-test('the invalid corpus has at least 24 configs, each with a golden file', (t) => {
-  t.true(invalid.length >= 24, `${invalid.length} fixtures`);
+test('the invalid corpus has at least 44 configs, each with a golden file', (t) => {
+  t.true(invalid.length >= 44, `${invalid.length} fixtures`);
   if (process.env.UPDATE_GOLDEN) return t.pass();
   for (const name of invalid) t.true(existsSync(join(FIXTURES, 'invalid', name.replace(/\.yaml$/, '.expected.txt'))), name);
 });
@@ -116,8 +178,8 @@ for (const name of invalid) {
 test('one file with many problems reports all of them', (t) => {
   const error = t.throws(() => parseConfig(fixture('invalid/many-problems.yaml'), 'config.yaml'), { instanceOf: InvalidInputError });
   const paths = error.diagnostics.map((d) => d.path);
-  t.deepEqual(paths, ['service-cidr', 'cluster-dns', 'cluster-domian', 'flannel-backend', 'kube-proxy-arg', 'node-cidr-mask-size-ipv4', 'nodes[0].name', 'nodes[0].role', 'nodes[0].labels.zone', 'nodes[1].ip', 'nodes[2].name']);
-  t.regex(error.message, /^11 problems found; nothing was changed:/);
+  t.deepEqual(paths, ['service-cidr', 'cluster-dns', 'cluster-domian', 'flannel-backend', 'kube-proxy-arg', 'node-cidr-mask-size-ipv4', 'host-access', 'nodes[0].name', 'nodes[0].role', 'nodes[0].labels.zone', 'nodes[1].ip', 'nodes[2].name']);
+  t.regex(error.message, /^12 problems found; nothing was changed:/);
 });
 
 test('the message from the issue reads as promised', (t) => {
