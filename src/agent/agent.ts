@@ -20,7 +20,7 @@ import { ReadinessProber } from './probes.js';
 import { corednsDeployment, kubeDnsService } from './coredns.js';
 import { DnsMetrics } from '../dns/server.js';
 import type { DnsView } from '../dns/records.js';
-import type { NodePlan } from '../dataplane/plan.js';
+import type { LabPlan, NodePlan } from '../dataplane/plan.js';
 import { podKey } from './sandboxes.js';
 import { kubernetesEndpoints, kubernetesService, ServiceAllocations, type ServiceAllocationState } from './services.js';
 import { Store, type StoreSnapshot, type StoredObject } from './store.js';
@@ -34,6 +34,7 @@ const UNDELETABLE_NAMESPACES = ['default', 'kube-system', 'kube-public'];
 interface SavedState {
   store: StoreSnapshot;
   ipam: Record<string, PodIPState>;
+  plan?: LabPlan;
   services?: ServiceAllocationState;
 }
 
@@ -68,7 +69,7 @@ export class Agent {
       dnsConfig: () => this.labConfig,
       dnsServing: { view: () => this.dnsView(), metrics: this.dnsMetrics },
     };
-    this.cluster = new Cluster(lab, this.store, log, saved?.ipam ?? {}, hooks, environment);
+    this.cluster = new Cluster(lab, this.store, log, saved?.ipam ?? {}, hooks, environment, saved?.plan);
     this.proxy = new KubeProxy(this.store, () => this.cluster.config, (node) => this.cluster.nodeEpoch(node), log);
     for (const name of BUILT_IN_NAMESPACES) {
       if (!this.store.get('Namespace', undefined, name)) this.store.put(namespaceObject(name));
@@ -316,7 +317,7 @@ export class Agent {
   }
 
   private save(): void {
-    const state: SavedState = { store: this.store.snapshot(), ipam: this.cluster.ipamState(), services: this.services?.state };
+    const state: SavedState = { store: this.store.snapshot(), ipam: this.cluster.ipamState(), plan: this.cluster.config, services: this.services?.state };
     writeFileSync(this.paths.state + '.tmp', JSON.stringify(state));
     renameSync(this.paths.state + '.tmp', this.paths.state);
   }

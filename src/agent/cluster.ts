@@ -5,13 +5,13 @@ import type { LabConfig } from '../config/types.js';
 import type { Pod } from '../api/types.js';
 import { nodeFingerprint, planLab, type LabPlan, type NodePlan } from '../dataplane/plan.js';
 import { labPrefix } from '../dataplane/names.js';
-import { renderHostGwRoutes, renderLan, renderLanPorts, renderNetnsAdd, renderNetnsDelete, renderNode } from '../dataplane/render.js';
+import { renderLan, renderLanPorts, renderNetnsAdd, renderNetnsDelete, renderNode, renderForgetNodes, renderOverlay, renderPodMtu } from '../dataplane/render.js';
 import { listNetns, runIpBatch, runIpBatches } from '../kernel/ip.js';
 import { writeSysctls } from '../kernel/netns.js';
 import { PodIPAllocator, type PodIPState } from '../ipam/pod-ips.js';
 import { existsSync } from 'node:fs';
 import { KnetlabError } from '../errors.js';
-import { hostAccessConflicts, hostLinkName, renderHostAccess, renderHostAccessRemoval } from '../dataplane/host-access.js';
+import { hostAccessConflicts, hostLinkName, renderHostAccess, renderHostAccessRemoval, renderStaleHostRoutes } from '../dataplane/host-access.js';
 import { readHostNetwork } from '../kernel/host.js';
 import { schedulePod } from './scheduler.js';
 import { hasReadinessProbe } from './controllers/pod-state.js';
@@ -45,6 +45,8 @@ export class Cluster {
     private savedIPs: Record<string, PodIPState> = {},
     private readonly hooks?: PodHooks,
     environment?: PodEnvironment,
+    /** The plan a previous agent ran, so that a restart keeps every node's addresses. */
+    private readonly savedPlan?: LabPlan,
   ) {
     this.sandboxes = new Sandboxes(lab, environment);
   }
@@ -71,15 +73,17 @@ export class Cluster {
 
   /** Brings nodes in line with the config, then (re)starts every pod that has no sandbox. */
   async applyConfig(config: LabConfig): Promise<string[]> {
-    const next = planLab(this.lab, config);
     const prev = this.plan;
+    // Nodes keep their pod CIDRs and LAN addresses across changes, as k3s keeps a registered node's.
+    const next = planLab(this.lab, config, prev ?? this.savedPlan);
     const changes: string[] = [];
     if (!prev || prev.lan.cidr !== next.lan.cidr || prev.lan.ip !== next.lan.ip) {
       if (prev) await this.removeNodes(prev.nodes);
       await this.sweep();
       await this.createLan(next);
       await this.createNodes(next, next.nodes);
-      changes.push(prev ? `rebuilt the LAN ${next.lan.cidr}` : `built the LAN ${next.lan.cidr} and ${next.nodes.length} nodes`);
+      await this.syncOverlay(next, next.nodes);
+      changes.push(prev ? `rebuilt the LAN ${next.lan.cidr}` : `built the LAN ${next.lan.cidr} and ${next.nodes.length} nodes (${next.backend})`);
     } else {
       const before = new Map(prev.nodes.map((n) => [n.name, nodeFingerprint(n, prev.lan)]));
       const after = new Map(next.nodes.map((n) => [n.name, nodeFingerprint(n, next.lan)]));
@@ -87,9 +91,13 @@ export class Cluster {
       const added = next.nodes.filter((n) => before.get(n.name) !== after.get(n.name));
       await this.removeNodes(removed);
       await this.createNodes(next, added);
-      const kept = next.nodes.filter((n) => !added.includes(n));
-      if (removed.length || added.length) {
-        await runIpBatches(kept.map((n) => ({ netns: n.netns, lines: renderHostGwRoutes(next, n) })));
+      const switched = prev.backend !== next.backend;
+      // Every node learns about the others: its routes (and VXLAN neighbours) are the node set's.
+      if (removed.length || added.length || switched) await this.syncOverlay(next, next.nodes);
+      await runIpBatches(renderForgetNodes(next.nodes.filter((n) => !added.includes(n)), removed));
+      if (switched) {
+        await runIpBatches(renderPodMtu(this.sandboxes.wirings(), next.podMTU));
+        changes.push(`switched flannel-backend from ${prev.backend} to ${next.backend}`);
       }
       changes.push(...removed.map((n) => `removed node ${n.name}`), ...added.map((n) => `created node ${n.name} (${n.ip}, pods ${n.podCIDR})`));
     }
@@ -108,9 +116,20 @@ export class Cluster {
       if (exists) await runIpBatch(renderHostAccessRemoval(this.lab));
       return;
     }
-    const conflicts = hostAccessConflicts(this.lab, config, await readHostNetwork());
+    const host = await readHostNetwork();
+    const conflicts = hostAccessConflicts(this.lab, config, host);
     if (conflicts.length) throw new KnetlabError(`host access refused: ${conflicts.join('; ')}`, { hint: 'set host-access: false, or choose ranges the host does not use' });
     for (const batch of renderHostAccess(plan, config, exists)) await runIpBatch(batch);
+    await runIpBatch(renderStaleHostRoutes(plan, config, host));
+  }
+
+  /** Each node's flannel backend state (its batches in order; nodes side by side). */
+  private async syncOverlay(plan: LabPlan, nodes: NodePlan[]): Promise<void> {
+    await Promise.all(
+      nodes.map(async (node) => {
+        for (const batch of renderOverlay(plan, node)) await runIpBatch(batch);
+      }),
+    );
   }
 
   private async createLan(plan: LabPlan): Promise<void> {
@@ -256,6 +275,9 @@ export class Cluster {
 
   /** Tears the whole lab down: sockets, then every namespace with the lab's prefix. */
   async destroy(): Promise<void> {
+    // The kernel tears a deleted namespace down asynchronously; the host's end of host access is
+    // removed here, at once, so the host is as it was when `down` returns.
+    if (existsSync(`/sys/class/net/${hostLinkName(this.lab)}`)) await runIpBatch(renderHostAccessRemoval(this.lab));
     for (const key of this.sandboxes.keys()) this.hooks?.stopped(key);
     await this.sandboxes.remove(this.sandboxes.keys());
     await this.sweep();

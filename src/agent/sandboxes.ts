@@ -63,6 +63,10 @@ export class Sandboxes {
     return [...this.byPod].filter(([, s]) => s.wiring.node.name === node).map(([k]) => k);
   }
 
+  wirings(): PodWiring[] {
+    return [...this.byPod.values()].map((s) => s.wiring);
+  }
+
   keys(): string[] {
     return [...this.byPod.keys()];
   }
@@ -91,7 +95,7 @@ export class Sandboxes {
       });
     } catch (err) {
       await Promise.all(started.map((s) => s.workload.close()));
-      await runIpBatch({ ...renderNetnsDelete(wirings.map((w) => w.netns)), force: true }).catch(() => undefined);
+      await runIpBatch({ ...renderNetnsDelete(wirings.map((w) => w.netns)), force: true });
       for (const w of wirings) rmSync(podEtc(w.netns), { recursive: true, force: true });
       throw err;
     }

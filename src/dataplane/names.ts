@@ -32,6 +32,20 @@ export const LAN_BRIDGE = 'br-lan';
 export const NODE_LAN_IF = 'eth0';
 export const NODE_POD_BRIDGE = 'cni0';
 export const POD_IF = 'eth0';
+/** flannel's VXLAN device: `flannel.<VNI>`, VNI 1. */
+export const VXLAN_IF = 'flannel.1';
+
+/**
+ * The MAC of a node's flannel.1, derived from its name so that every other node's neighbour and
+ * FDB entries can be written without reading it back from the kernel (flannel publishes it in the
+ * node's `flannel.alpha.coreos.com/backend-data` annotation instead). Locally administered
+ * unicast: bit 1 of the first octet set, bit 0 clear.
+ */
+export function vtepMac(node: string): string {
+  const bytes = createHash('sha256').update(`vtep:${node}`).digest().subarray(0, 6);
+  bytes[0] = (bytes[0]! & 0xfe) | 0x02;
+  return [...bytes].map((b) => b.toString(16).padStart(2, '0')).join(':');
+}
 
 /** The LAN-side end of a node's eth0, in the lan namespace: `n-server`, `n-agent-1`. */
 export function lanPortName(node: string): string {

@@ -1,8 +1,11 @@
 // Pure renderers from the plan to `ip -batch` scripts. Nothing here runs anything: the agent
-// hands the batches to kernel/ip.ts, and unit tests compare them with golden files.
+// hands the batches to kernel/ip.ts, and unit tests compare them with golden files. How traffic
+// crosses between nodes (flannel's backend) is rendered separately, in overlay.ts.
 import type { IpBatch } from '../kernel/ip.js';
 import type { LabPlan, NodePlan } from './plan.js';
 import { LAN_BRIDGE, NODE_LAN_IF, NODE_POD_BRIDGE, POD_IF } from './names.js';
+
+export { renderForgetNodes, renderOverlay } from './overlay.js';
 
 /** A pod's place in the dataplane, decided by the scheduler and IPAM. */
 export interface PodWiring {
@@ -42,7 +45,11 @@ export function renderLanPorts(plan: LabPlan, nodes: NodePlan[]): IpBatch {
   };
 }
 
-/** A node's own links: eth0 on the LAN, and cni0 holding the pod CIDR's gateway address. */
+/**
+ * A node's own links: eth0 on the LAN, and cni0 holding the pod CIDR's gateway address, with the
+ * backend's pod MTU as the CNI bridge plugin sets it from flannel's FLANNEL_MTU. Routes to other
+ * nodes are the backend's: renderOverlay.
+ */
 export function renderNode(plan: LabPlan, node: NodePlan): IpBatch {
   const podPrefix = node.podCIDR.split('/')[1];
   return {
@@ -51,35 +58,27 @@ export function renderNode(plan: LabPlan, node: NodePlan): IpBatch {
       'link set lo up',
       `addr add ${node.ip}/${plan.lan.prefix} dev ${NODE_LAN_IF}`,
       `link set ${NODE_LAN_IF} up`,
-      `link add ${NODE_POD_BRIDGE} type bridge`,
+      `link add ${NODE_POD_BRIDGE} mtu ${node.podMTU} type bridge`,
       `addr add ${node.gateway}/${podPrefix} dev ${NODE_POD_BRIDGE}`,
       `link set ${NODE_POD_BRIDGE} up`,
       // A node's default route points at the LAN's own machine, which forwards nothing: like a
       // real node's gateway, it gives ClusterIPs (which no interface owns) a route, so a socket can
       // connect and the OUTPUT chain's DNAT gets to rewrite the packet.
       `route add default via ${plan.lan.ip} dev ${NODE_LAN_IF}`,
-      ...renderHostGwRoutes(plan, node),
     ],
   };
 }
 
 /**
- * host-gw as flannel does it: every other node's pod CIDR is reached through that node's LAN IP.
- * Tagged `proto static` so a resync can flush exactly these and write the current set.
+ * The node side of new pods: a veth per pod, its far end the pod's eth0, plugged into cni0 with
+ * hairpin on; both ends get the backend's pod MTU (1450 under vxlan, so that a full-size pod packet
+ * still fits in one LAN frame once wrapped).
  */
-export function renderHostGwRoutes(plan: LabPlan, node: NodePlan): string[] {
-  return [
-    'route flush proto static',
-    ...plan.nodes.filter((other) => other.name !== node.name).map((other) => `route replace ${other.podCIDR} via ${other.ip} dev ${NODE_LAN_IF} proto static`),
-  ];
-}
-
-/** The node side of new pods: a veth per pod, its far end the pod's eth0, plugged into cni0 with hairpin on. */
 export function renderPodPorts(node: NodePlan, pods: PodWiring[]): IpBatch {
   return {
     netns: node.netns,
     lines: pods.flatMap((p) => [
-      `link add ${p.veth} type veth peer name ${POD_IF} netns ${p.netns}`,
+      `link add ${p.veth} mtu ${node.podMTU} type veth peer name ${POD_IF} mtu ${node.podMTU} netns ${p.netns}`,
       `link set ${p.veth} master ${NODE_POD_BRIDGE}`,
       // hairpin lets a pod reach itself through its own Service IP (the DNAT sends the packet back out the port it came in).
       `link set dev ${p.veth} type bridge_slave hairpin on`,
@@ -95,4 +94,16 @@ export function renderPodInside(pod: PodWiring): IpBatch {
     netns: pod.netns,
     lines: ['link set lo up', `addr add ${pod.ip}/${prefix} dev ${POD_IF}`, `link set ${POD_IF} up`, `route add default via ${pod.node.gateway} dev ${POD_IF}`],
   };
+}
+
+/**
+ * Changes running pods' MTU (when `up` switches the backend): one batch per node for the veths,
+ * one per pod for its eth0. A veth end cannot be changed from the other end's namespace.
+ */
+export function renderPodMtu(pods: PodWiring[], mtu: number): IpBatch[] {
+  const nodes = [...new Map(pods.map((p) => [p.node.netns, p.node])).values()];
+  return [
+    ...nodes.map((node) => ({ netns: node.netns, lines: pods.filter((p) => p.node.netns === node.netns).map((p) => `link set ${p.veth} mtu ${mtu}`) })),
+    ...pods.map((p) => ({ netns: p.netns, lines: [`link set ${POD_IF} mtu ${mtu}`] })),
+  ];
 }

@@ -1,6 +1,7 @@
 // How the lab's address space is cut up before any pod exists: one pod subnet per node, carved
 // from the cluster CIDR in the order kube-controller-manager's range allocator hands them out on
-// k3s, and one LAN address per node, as a DHCP-less lab network would be planned by hand.
+// k3s, and one LAN address per node, as a DHCP-less lab network would be planned by hand. Once a
+// node has both, it keeps them: nodes joining and leaving a running lab renumber no one.
 import { KnetlabError } from '../errors.js';
 import { contains, formatCidr, intToIp, ipToInt, isIPv4, nth, parseCidr, subnet, type Cidr } from './cidr.js';
 
@@ -22,6 +23,18 @@ export function requireCidr(text: string, what: string): Cidr {
  * (10.42.0.0/24, 10.42.1.0/24, ...), as the k3s server assigns them on registration.
  */
 export function nodePodCIDRs(clusterCIDR: string, maskSize: number, count: number): string[] {
+  return assignPodCIDRs(clusterCIDR, maskSize, Array.from({ length: count }, () => undefined));
+}
+
+/**
+ * The pod CIDR of each node when some nodes already have one: k3s gives a node its pod CIDR when it
+ * registers and keeps it, so `kept[i]` (node i's CIDR so far, or undefined for a new node) stays
+ * when it is still one of this cluster CIDR's subnets of `maskSize` bits. The other nodes get the
+ * lowest free subnets, in node order. (kube-controller-manager's cidrset hands out the lowest free
+ * index after a restart; within one process it goes on from its last allocation, a cursor a lab
+ * plan does not keep.) With nothing kept this is nodePodCIDRs: node i gets the i-th subnet.
+ */
+export function assignPodCIDRs(clusterCIDR: string, maskSize: number, kept: readonly (string | undefined)[]): string[] {
   const cluster = requireCidr(clusterCIDR, 'cluster CIDR');
   if (!Number.isInteger(maskSize) || maskSize < cluster.prefix || maskSize > 30) {
     throw new KnetlabError(`node CIDR mask size /${maskSize} does not fit cluster CIDR ${clusterCIDR}`, {
@@ -34,12 +47,30 @@ export function nodePodCIDRs(clusterCIDR: string, maskSize: number, count: numbe
     });
   }
   const available = 2 ** (maskSize - cluster.prefix);
-  if (count > available) {
-    throw new KnetlabError(`cluster CIDR ${clusterCIDR} holds ${available} node subnets of /${maskSize}, but ${count} nodes need one each`, {
+  if (kept.length > available) {
+    throw new KnetlabError(`cluster CIDR ${clusterCIDR} holds ${available} node subnets of /${maskSize}, but ${kept.length} nodes need one each`, {
       hint: 'use a larger cluster-cidr, a longer node-cidr-mask-size-ipv4, or fewer nodes',
     });
   }
-  return Array.from({ length: count }, (_, i) => formatCidr(subnet(cluster, maskSize, i)));
+  const size = 2 ** (32 - maskSize);
+  const used = new Set<number>();
+  const indices = kept.map((text) => {
+    const c = text === undefined ? undefined : parseCidr(text);
+    if (!c || c.prefix !== maskSize || formatCidr(c) !== text || c.base < cluster.base || c.base + c.size > cluster.base + cluster.size) return undefined;
+    const index = (c.base - cluster.base) / size;
+    if (used.has(index)) return undefined;
+    used.add(index);
+    return index;
+  });
+  let next = 0;
+  return indices.map((index) => {
+    if (index === undefined) {
+      while (used.has(next)) next++;
+      used.add(next);
+      index = next;
+    }
+    return formatCidr(subnet(cluster, maskSize, index));
+  });
 }
 
 export interface LanPlan {
@@ -52,11 +83,21 @@ export interface LanPlan {
   nodeIPs: string[];
 }
 
+/** A node as the LAN planner sees it: the address the config asks for, and the one it had before. */
+export interface LanNode {
+  /** An explicit `ip:` from the config: always wins. */
+  ip?: string;
+  /** The address the node had in the running lab: kept when it is still free and inside the LAN. */
+  previousIP?: string;
+}
+
 /**
- * Addresses on the lab LAN: nodes keep the IPs they were given; the others get .10, .11, ... in
- * node order, skipping any address another node asked for.
+ * Addresses on the lab LAN: nodes keep the IPs they were given; a node that had an address keeps
+ * it while it is still inside the LAN and no other node asks for it; the others get the lowest free
+ * addresses from .10 up, in node order. Without previous addresses: .10, .11, ... in node order,
+ * skipping any address another node asked for.
  */
-export function planLan(lanCIDR: string, nodes: { ip?: string }[]): LanPlan {
+export function planLan(lanCIDR: string, nodes: readonly LanNode[]): LanPlan {
   const lan = requireCidr(lanCIDR, 'LAN CIDR');
   const lanHost = nth(lan, 1);
   const broadcast = lan.base + lan.size - 1;
@@ -70,9 +111,18 @@ export function planLan(lanCIDR: string, nodes: { ip?: string }[]): LanPlan {
     }
     taken.add(n);
   });
+  const kept = nodes.map((node) => {
+    const previous = node.previousIP;
+    if (node.ip !== undefined || previous === undefined || !isIPv4(previous) || !contains(lan, previous)) return undefined;
+    const n = ipToInt(previous);
+    if (n === lan.base || n === broadcast || taken.has(n)) return undefined;
+    taken.add(n);
+    return previous;
+  });
   let next = lan.base + FIRST_AUTO_NODE_OFFSET;
-  const nodeIPs = nodes.map((node) => {
+  const nodeIPs = nodes.map((node, i) => {
     if (node.ip !== undefined) return node.ip;
+    if (kept[i] !== undefined) return kept[i];
     while (taken.has(next)) next++;
     if (next >= broadcast) throw new KnetlabError(`LAN ${lanCIDR} has no free address left for ${nodes.length} nodes`, { hint: 'use a larger lan-cidr' });
     taken.add(next);

@@ -9,21 +9,26 @@ export interface IpBatch {
   /** Namespace the lines run in; undefined for the root namespace (only `netns add|del` go there). */
   netns?: string;
   lines: string[];
-  /** Go on past failing lines (for cleanup, where some objects may already be gone). */
+  /** Cleanup: go on past failing lines and do not report them (some objects may already be gone). */
   force?: boolean;
+  /** The iproute2 program that reads the lines: `ip` (default), or `bridge` for FDB entries (`fdb replace ...`). */
+  tool?: 'ip' | 'bridge';
 }
 
 export async function runIpBatch(batch: IpBatch): Promise<void> {
   if (batch.lines.length === 0) return;
-  const argv = ['ip', ...(batch.force ? ['-force'] : []), ...(batch.netns ? ['-n', batch.netns] : []), '-batch', '-'];
+  const tool = batch.tool ?? 'ip';
+  // `bridge` takes the same -force, -n NS and -batch options as `ip`.
+  const argv = [tool, ...(batch.force ? ['-force'] : []), ...(batch.netns ? ['-n', batch.netns] : []), '-batch', '-'];
   const result = await run(argv, { input: batch.lines.join('\n') + '\n', allowFailure: true });
-  if (result.exitCode !== 0) {
-    // ip reports "Command failed -:N" with N the 1-based line of the batch.
+  // A forced batch is cleanup: lines about objects already gone fail, and that is the point.
+  if (result.exitCode !== 0 && !batch.force) {
+    // ip and bridge report "Command failed -:N" with N the 1-based line of the batch.
     const n = Number(/Command failed -:(\d+)/.exec(result.stderr)?.[1]);
     const line = Number.isFinite(n) ? batch.lines[n - 1] : undefined;
     const where = batch.netns ? ` in ${batch.netns}` : '';
     const detail = result.stderr.replace(/Command failed -:\d+\s*/, '').trim();
-    throw new KnetlabError(`ip${where}: ${line ? `\`ip ${line}\` failed: ` : ''}${detail}`);
+    throw new KnetlabError(`${tool}${where}: ${line ? `\`${tool} ${line}\` failed: ` : ''}${detail}`);
   }
 }
 

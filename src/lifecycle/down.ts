@@ -5,6 +5,7 @@ import { existsSync, readdirSync, rmSync } from 'node:fs';
 import { labPaths, RUN_DIR } from '../agent/paths.js';
 import { labPrefix, NETNS_ROOT_PREFIX } from '../dataplane/names.js';
 import { renderNetnsDelete } from '../dataplane/render.js';
+import { hostLinkName, renderHostAccessRemoval } from '../dataplane/host-access.js';
 import { listNetns, runIpBatch } from '../kernel/ip.js';
 import { stopAgent } from './agent-process.js';
 import { withLock } from './lock.js';
@@ -20,6 +21,8 @@ export async function downLab(lab: string): Promise<DownResult> {
   const work = async (): Promise<DownResult> => {
     const agentStopped = await stopAgent(lab);
     const prefix = labPrefix(lab);
+    // host access, if the agent could not remove it (its name is the lab's own).
+    if (existsSync(`/sys/class/net/${hostLinkName(lab)}`)) await runIpBatch(renderHostAccessRemoval(lab));
     const leftovers = listNetns().filter((n) => n.startsWith(prefix));
     if (leftovers.length) await runIpBatch({ ...renderNetnsDelete(leftovers), force: true });
     for (const name of existsSync('/etc/netns') ? readdirSync('/etc/netns') : []) {

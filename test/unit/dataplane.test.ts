@@ -3,19 +3,20 @@
 import test, { type ExecutionContext } from 'ava';
 import { DEFAULT_CONFIG_YAML } from '../../src/config/default.js';
 import { parseConfig } from '../../src/config/load.js';
-import type { LabConfig } from '../../src/config/types.js';
+import type { FlannelBackend, LabConfig } from '../../src/config/types.js';
 import { PodIPAllocator } from '../../src/ipam/pod-ips.js';
 import type { IpBatch } from '../../src/kernel/ip.js';
-import { labPrefix, lanNetns, lanPortName, nodeNetns, podNetns, podVethName } from '../../src/dataplane/names.js';
+import { labPrefix, lanNetns, lanPortName, nodeNetns, podNetns, podVethName, vtepMac } from '../../src/dataplane/names.js';
 import { nodeFingerprint, planLab, type LabPlan, type NodePlan } from '../../src/dataplane/plan.js';
 import {
-  renderHostGwRoutes,
   renderLan,
   renderLanPorts,
   renderNetnsAdd,
   renderNetnsDelete,
   renderNode,
+  renderOverlay,
   renderPodInside,
+  renderPodMtu,
   renderPodPorts,
   type PodWiring,
 } from '../../src/dataplane/render.js';
@@ -48,9 +49,14 @@ function customConfig(): LabConfig {
   return parseConfig(CUSTOM_YAML, 'custom.yaml').config;
 }
 
-/** What `ip` would be run with, as a reader would type it. */
+function withBackend(config: LabConfig, backend: FlannelBackend): LabConfig {
+  return { ...config, flannelBackend: backend };
+}
+
+/** What `ip` (or `bridge`) would be run with, as a reader would type it. */
 function showBatch(batch: IpBatch): string {
-  const header = batch.netns ? `# ip -n ${batch.netns} -batch -` : '# ip -batch -';
+  const tool = batch.tool ?? 'ip';
+  const header = batch.netns ? `# ${tool} -n ${batch.netns} -batch -` : `# ${tool} -batch -`;
   return [header, ...batch.lines].join('\n') + '\n';
 }
 
@@ -68,6 +74,7 @@ function labBatches(plan: LabPlan, pods: PodWiring[]): IpBatch[] {
     renderNetnsAdd(plan.nodes.map((n) => n.netns)),
     renderLanPorts(plan, plan.nodes),
     ...plan.nodes.map((n) => renderNode(plan, n)),
+    ...plan.nodes.flatMap((n) => renderOverlay(plan, n)),
     renderNetnsAdd(pods.map((p) => p.netns)),
     ...nodes.map((n) => renderPodPorts(n, pods.filter((p) => p.node === n))),
     ...pods.map(renderPodInside),
@@ -147,48 +154,275 @@ test('a /25 node mask gives /25 pod subnets and /25 addresses on cni0 and in pod
   ]);
 });
 
-// --- host-gw routes ---
+// --- stable addresses across changes (planLab with the running lab's plan) ---
+
+/** The default config with these nodes, in this order (`name` or `name=ip`). */
+function nodesConfig(...specs: string[]): LabConfig {
+  const base = defaultConfig();
+  return {
+    ...base,
+    nodes: specs.map((spec, i) => {
+      const [name, ip] = spec.split('=') as [string, string | undefined];
+      return { name, role: i === 0 ? ('server' as const) : ('agent' as const), labels: {}, ...(ip ? { ip } : {}) };
+    }),
+  };
+}
+
+function addresses(plan: LabPlan): string[] {
+  return plan.nodes.map((n) => `${n.name} ${n.ip} ${n.podCIDR}`);
+}
+
+test('previous plan: without changes, the plan is the same as without one', (t) => {
+  const plan = planLab(LAB, defaultConfig());
+  t.deepEqual(planLab(LAB, defaultConfig(), plan), plan);
+  t.deepEqual(planLab('big', customConfig(), planLab('big', customConfig())), planLab('big', customConfig()));
+});
+
+test('previous plan: adding a node keeps the others\' addresses, even when it is listed first', (t) => {
+  const before = planLab(LAB, nodesConfig('server', 'agent-1', 'agent-2'));
+  // Appended: the same as planning from scratch.
+  t.deepEqual(addresses(planLab(LAB, nodesConfig('server', 'agent-1', 'agent-2', 'agent-3'), before)), [
+    'server 192.168.100.10 10.42.0.0/24',
+    'agent-1 192.168.100.11 10.42.1.0/24',
+    'agent-2 192.168.100.12 10.42.2.0/24',
+    'agent-3 192.168.100.13 10.42.3.0/24',
+  ]);
+  // Inserted in the middle: from scratch, agent-1 and agent-2 would move; with the running plan, only the new node is new.
+  const config = nodesConfig('server', 'agent-0', 'agent-1', 'agent-2');
+  t.deepEqual(addresses(planLab(LAB, config)).slice(1, 3), ['agent-0 192.168.100.11 10.42.1.0/24', 'agent-1 192.168.100.12 10.42.2.0/24']);
+  t.deepEqual(addresses(planLab(LAB, config, before)), [
+    'server 192.168.100.10 10.42.0.0/24',
+    'agent-0 192.168.100.13 10.42.3.0/24',
+    'agent-1 192.168.100.11 10.42.1.0/24',
+    'agent-2 192.168.100.12 10.42.2.0/24',
+  ]);
+});
+
+test('previous plan: deleting a middle node renumbers no one; the next new node gets the lowest free addresses', (t) => {
+  const before = planLab(LAB, nodesConfig('server', 'agent-1', 'agent-2', 'agent-3'));
+  const after = planLab(LAB, nodesConfig('server', 'agent-2', 'agent-3'), before);
+  t.deepEqual(addresses(after), ['server 192.168.100.10 10.42.0.0/24', 'agent-2 192.168.100.12 10.42.2.0/24', 'agent-3 192.168.100.13 10.42.3.0/24']);
+  // Kept nodes keep their fingerprints, so the agent rebuilds none of them.
+  for (const node of after.nodes) t.is(nodeFingerprint(node, after.lan), nodeFingerprint(before.nodes.find((n) => n.name === node.name)!, before.lan));
+  // From scratch, agent-2 would have taken agent-1's place.
+  t.deepEqual(addresses(planLab(LAB, nodesConfig('server', 'agent-2', 'agent-3')))[1], 'agent-2 192.168.100.11 10.42.1.0/24');
+  // A node added later fills the gap, as k3s's allocator hands out the lowest free subnet.
+  t.deepEqual(addresses(planLab(LAB, nodesConfig('server', 'agent-2', 'agent-3', 'agent-4'), after))[3], 'agent-4 192.168.100.11 10.42.1.0/24');
+  // The deleted node coming back is a new node: it gets the lowest free addresses, which may be its old ones.
+  t.deepEqual(addresses(planLab(LAB, nodesConfig('agent-1', 'server', 'agent-2', 'agent-3'), after))[0], 'agent-1 192.168.100.11 10.42.1.0/24');
+});
+
+test('previous plan: a changed cluster-cidr renumbers every pod CIDR in node order; LAN IPs stay', (t) => {
+  const before = planLab(LAB, nodesConfig('server', 'agent-1', 'agent-2', 'agent-3'));
+  const gone = planLab(LAB, nodesConfig('server', 'agent-2', 'agent-3'), before);
+  const after = planLab(LAB, { ...nodesConfig('server', 'agent-2', 'agent-3'), clusterCIDR: '10.50.0.0/16' }, gone);
+  t.deepEqual(addresses(after), ['server 192.168.100.10 10.50.0.0/24', 'agent-2 192.168.100.12 10.50.1.0/24', 'agent-3 192.168.100.13 10.50.2.0/24']);
+  // A new node mask too: 10.42.2.0/24 is inside 10.42.0.0/16 but no longer a /25 of it.
+  const remasked = planLab(LAB, { ...nodesConfig('server', 'agent-2', 'agent-3'), nodeCIDRMaskSize: 25 }, gone);
+  t.deepEqual(remasked.nodes.map((n) => n.podCIDR), ['10.42.0.0/25', '10.42.0.128/25', '10.42.1.0/25']);
+  // A larger cluster-cidr that still holds the old subnets keeps them.
+  const widened = planLab(LAB, { ...nodesConfig('server', 'agent-2', 'agent-3', 'agent-4'), clusterCIDR: '10.42.0.0/15' }, gone);
+  t.deepEqual(widened.nodes.map((n) => n.podCIDR), ['10.42.0.0/24', '10.42.2.0/24', '10.42.3.0/24', '10.42.1.0/24']);
+});
+
+test('previous plan: a changed lan-cidr renumbers the LAN IPs that no longer fit; pod CIDRs stay', (t) => {
+  const before = planLab(LAB, nodesConfig('server', 'agent-1', 'agent-2'));
+  const after = planLab(LAB, { ...nodesConfig('server', 'agent-1', 'agent-2'), lanCIDR: '10.99.0.0/24' }, before);
+  t.deepEqual(addresses(after), ['server 10.99.0.10 10.42.0.0/24', 'agent-1 10.99.0.11 10.42.1.0/24', 'agent-2 10.99.0.12 10.42.2.0/24']);
+  const wider = planLab(LAB, { ...nodesConfig('server', 'agent-2'), lanCIDR: '192.168.0.0/16' }, before);
+  t.deepEqual(wider.nodes.map((n) => n.ip), ['192.168.100.10', '192.168.100.12'], 'still inside the wider LAN: kept');
+});
+
+test('previous plan: an explicit ip always wins, and the node it displaces gets the lowest free address', (t) => {
+  const before = planLab(LAB, nodesConfig('server', 'agent-1', 'agent-2'));
+  // agent-2 asks for agent-1's address.
+  const after = planLab(LAB, nodesConfig('server', 'agent-1', 'agent-2=192.168.100.11'), before);
+  t.deepEqual(addresses(after), ['server 192.168.100.10 10.42.0.0/24', 'agent-1 192.168.100.12 10.42.1.0/24', 'agent-2 192.168.100.11 10.42.2.0/24']);
+  // A node given an explicit address moves there even if its old one is free.
+  const moved = planLab(LAB, nodesConfig('server=192.168.100.50', 'agent-1', 'agent-2'), before);
+  t.deepEqual(moved.nodes.map((n) => n.ip), ['192.168.100.50', '192.168.100.11', '192.168.100.12']);
+  // Dropping the explicit ip later keeps the address the node has.
+  const dropped = planLab(LAB, nodesConfig('server', 'agent-1', 'agent-2'), moved);
+  t.deepEqual(dropped.nodes.map((n) => n.ip), ['192.168.100.50', '192.168.100.11', '192.168.100.12']);
+});
+
+test('previous plan: switching backend changes no address and no fingerprint', (t) => {
+  const vxlan = planLab(LAB, customConfig());
+  const hostGw = planLab(LAB, withBackend(customConfig(), 'host-gw'), vxlan);
+  t.deepEqual(addresses(hostGw), addresses(vxlan));
+  t.deepEqual(hostGw.nodes.map((n) => nodeFingerprint(n, hostGw.lan)), vxlan.nodes.map((n) => nodeFingerprint(n, vxlan.lan)));
+  t.deepEqual([vxlan.podMTU, hostGw.podMTU], [1450, 1500]);
+});
+
+// --- flannel backends (renderOverlay) ---
+
+/** The lines every backend starts with: host-gw's routes and any flannel.1 removed, cni0's MTU set. */
+/** Every backend starts from a clean slate: a forced batch removes host-gw's routes and any flannel.1. */
+function cleanupBatch(node: NodePlan): IpBatch {
+  return { netns: node.netns, lines: ['route flush proto static', 'link del flannel.1'], force: true };
+}
+
+test('backend and pod MTU: vxlan 1450 (1500 less 50 bytes of VXLAN), host-gw and none 1500, on the lab and every node', (t) => {
+  for (const [backend, mtu] of [['vxlan', 1450], ['host-gw', 1500], ['none', 1500]] as const) {
+    const plan = planLab(LAB, withBackend(defaultConfig(), backend));
+    t.is(plan.backend, backend);
+    t.is(plan.podMTU, mtu, backend);
+    for (const node of plan.nodes) {
+      t.is(node.podMTU, mtu);
+      t.true(renderNode(plan, node).lines.includes(`link add cni0 mtu ${mtu} type bridge`), `${backend}: cni0 gets MTU ${mtu}`);
+    }
+  }
+  t.is(planLab(LAB, defaultConfig()).backend, 'vxlan', 'vxlan is the default, as in k3s');
+});
+
+test('renderNode renders no routes but the default: other nodes are the backend\'s business', (t) => {
+  for (const backend of ['vxlan', 'host-gw', 'none'] as const) {
+    const plan = planLab(LAB, withBackend(defaultConfig(), backend));
+    for (const node of plan.nodes) {
+      t.deepEqual(renderNode(plan, node).lines.filter((l) => l.startsWith('route ')), ['route add default via 192.168.100.1 dev eth0'], `${backend} ${node.name}`);
+    }
+  }
+});
+
+test('VTEP: flannel.1 gets the pod CIDR\'s .0 and a MAC derived from the node name, locally administered unicast', (t) => {
+  const plan = planLab(LAB, defaultConfig());
+  t.deepEqual(plan.nodes.map((n) => n.vtepIP), ['10.42.0.0', '10.42.1.0', '10.42.2.0']);
+  for (const node of plan.nodes) {
+    t.regex(node.vtepMac, /^([0-9a-f]{2}:){5}[0-9a-f]{2}$/);
+    const first = parseInt(node.vtepMac.slice(0, 2), 16);
+    t.is(first & 0x01, 0, `${node.vtepMac} is unicast`);
+    t.is(first & 0x02, 0x02, `${node.vtepMac} is locally administered`);
+    t.is(node.vtepMac, vtepMac(node.name), 'the same name gives the same MAC');
+  }
+  t.is(new Set(plan.nodes.map((n) => n.vtepMac)).size, 3);
+  // Not tied to the lab, the address or the position: only to the node's name.
+  const other = planLab('other', customConfig());
+  t.is(other.nodes.find((n) => n.name === 'w1')!.vtepMac, vtepMac('w1'));
+  const names = Array.from({ length: 1000 }, (_, i) => `node-${i}`);
+  t.is(new Set(names.map(vtepMac)).size, names.length, 'no collisions among 1000 node names');
+});
 
 for (const [title, config] of [
   ['default', defaultConfig],
   ['custom 4-node', customConfig],
 ] as const) {
-  test(`host-gw (${title}): every node routes every other node's pod CIDR via that node's LAN IP, never its own`, (t) => {
-    const plan = planLab(LAB, config());
+  test(`vxlan (${title}): every other node in each node's routes, neighbours and FDB, never itself`, (t) => {
+    const plan = planLab(LAB, withBackend(config(), 'vxlan'));
     for (const node of plan.nodes) {
-      const routes = renderHostGwRoutes(plan, node);
-      t.is(routes[0], 'route flush proto static', 'stale host-gw routes are flushed first');
+      const batches = renderOverlay(plan, node);
+      t.deepEqual(batches.map((b) => [b.netns, b.tool ?? 'ip']), [[node.netns, 'ip'], [node.netns, 'ip'], [node.netns, 'bridge']]);
+      const [cleanup, ip, bridge] = batches as [IpBatch, IpBatch, IpBatch];
+      t.deepEqual(cleanup, cleanupBatch(node), 'every backend starts from a clean slate');
+      t.is(ip.lines[0], 'link set cni0 mtu 1450');
+      t.deepEqual(ip.lines.slice(1, 4), [
+        `link add flannel.1 address ${node.vtepMac} mtu 1450 type vxlan id 1 local ${node.ip} dev eth0 dstport 8472 nolearning`,
+        `addr add ${node.vtepIP}/32 dev flannel.1`,
+        'link set flannel.1 up',
+      ]);
+      const others = plan.nodes.filter((o) => o.name !== node.name);
+      t.deepEqual(ip.lines.filter((l) => l.startsWith('route replace')), others.map((o) => `route replace ${o.podCIDR} via ${o.vtepIP} dev flannel.1 onlink`), node.name);
+      t.deepEqual(ip.lines.filter((l) => l.startsWith('neigh ')), others.map((o) => `neigh replace ${o.vtepIP} lladdr ${o.vtepMac} dev flannel.1 nud permanent`), node.name);
+      t.deepEqual(bridge.lines, others.map((o) => `fdb replace ${o.vtepMac} dev flannel.1 dst ${o.ip} self permanent`), node.name);
+      t.is(ip.lines.length, 4 + 2 * others.length);
+      const entries = [...ip.lines.slice(4), ...bridge.lines];
+      for (const own of [node.podCIDR, node.vtepMac, ` ${node.vtepIP} `, ` ${node.ip} `]) t.false(entries.some((l) => l.includes(own)), `${node.name} has no entry for itself (${own.trim()})`);
+    }
+  });
+
+  test(`host-gw (${title}): every node routes every other node's pod CIDR via that node's LAN IP, never its own`, (t) => {
+    const plan = planLab(LAB, withBackend(config(), 'host-gw'));
+    for (const node of plan.nodes) {
+      const batches = renderOverlay(plan, node);
+      t.is(batches.length, 2, 'no bridge batch');
+      t.deepEqual(batches[0], cleanupBatch(node), 'host-gw routes flushed and flannel.1 removed first');
+      const lines = batches[1]!.lines;
+      t.is(batches[1]!.netns, node.netns);
+      t.is(lines[0], 'link set cni0 mtu 1500');
       const expected = plan.nodes.filter((o) => o !== node).map((o) => `route replace ${o.podCIDR} via ${o.ip} dev eth0 proto static`);
-      t.deepEqual(routes.slice(1), expected, node.name);
-      t.is(routes.length, plan.nodes.length, `${node.name}: one flush plus one route per other node`);
-      t.false(routes.some((r) => r.includes(node.podCIDR) || r.includes(` via ${node.ip} `)), `${node.name} must not route its own pod CIDR`);
-      // The node batch carries the same routes.
-      t.deepEqual(renderNode(plan, node).lines.slice(-routes.length), routes);
+      t.deepEqual(lines.slice(1), expected, node.name);
+      t.false(lines.some((r) => r.includes(node.podCIDR) || r.includes(` via ${node.ip} `)), `${node.name} must not route its own pod CIDR`);
+      t.false(lines.some((r) => r.includes('flannel.1')), 'no flannel.1 under host-gw');
     }
   });
 }
 
-test('host-gw on a one-node lab: only the flush', (t) => {
+test('none: only the cleanup, so cross-node pod traffic has no route', (t) => {
+  const plan = planLab(LAB, withBackend(defaultConfig(), 'none'));
+  for (const node of plan.nodes) t.deepEqual(renderOverlay(plan, node), [cleanupBatch(node), { netns: node.netns, lines: ['link set cni0 mtu 1500'] }]);
+});
+
+test('one-node lab: vxlan builds flannel.1 but has no peers and no bridge batch; host-gw only cleans up', (t) => {
   const config = { ...defaultConfig(), nodes: defaultConfig().nodes.slice(0, 1) };
-  const plan = planLab(LAB, config);
-  t.deepEqual(renderHostGwRoutes(plan, plan.nodes[0]!), ['route flush proto static']);
+  const vx = planLab(LAB, withBackend(config, 'vxlan'));
+  const batches = renderOverlay(vx, vx.nodes[0]!);
+  t.is(batches.length, 2);
+  t.is(batches[1]!.lines.length, 4);
+  const hg = planLab(LAB, withBackend(config, 'host-gw'));
+  t.deepEqual(renderOverlay(hg, hg.nodes[0]!)[1]!.lines, ['link set cni0 mtu 1500']);
+});
+
+test('renderOverlay is the same whatever ran before: the lines depend on the plan alone', (t) => {
+  const plan = planLab(LAB, defaultConfig());
+  const again = planLab(LAB, defaultConfig(), planLab(LAB, withBackend(defaultConfig(), 'host-gw')));
+  for (const [i, node] of plan.nodes.entries()) t.deepEqual(renderOverlay(again, again.nodes[i]!), renderOverlay(plan, node));
+});
+
+test('pod ports and pod MTU: new pods get the backend\'s MTU on both veth ends; renderPodMtu changes running ones', (t) => {
+  const plan = planLab(LAB, defaultConfig());
+  const [server, agent1] = plan.nodes as [NodePlan, NodePlan];
+  const a = wire(plan, 'default', 'a', server, '10.42.0.2');
+  const b = wire(plan, 'default', 'b', server, '10.42.0.3');
+  const c = wire(plan, 'default', 'c', agent1, '10.42.1.2');
+  t.is(renderPodPorts(server, [a]).lines[0], `link add ${a.veth} mtu 1450 type veth peer name eth0 mtu 1450 netns kn.lab1.pod.default.a`);
+  const hostGw = planLab(LAB, withBackend(defaultConfig(), 'host-gw'));
+  t.regex(renderPodPorts(hostGw.nodes[0]!, [a]).lines[0]!, / mtu 1500 type veth peer name eth0 mtu 1500 /);
+  t.deepEqual(renderPodMtu([a, b, c], 1500), [
+    { netns: 'kn.lab1.node.server', lines: [`link set ${a.veth} mtu 1500`, `link set ${b.veth} mtu 1500`] },
+    { netns: 'kn.lab1.node.agent-1', lines: [`link set ${c.veth} mtu 1500`] },
+    { netns: 'kn.lab1.pod.default.a', lines: ['link set eth0 mtu 1500'] },
+    { netns: 'kn.lab1.pod.default.b', lines: ['link set eth0 mtu 1500'] },
+    { netns: 'kn.lab1.pod.default.c', lines: ['link set eth0 mtu 1500'] },
+  ]);
+  t.deepEqual(renderPodMtu([], 1450), []);
 });
 
 // --- the batches, as text ---
 
-test('golden: all ip batches for the default lab plus two pods on different nodes', (t) => {
-  const plan = planLab(LAB, defaultConfig());
+/** Two pods on different nodes, with the IPs the agent hands out: the first free address after the gateway. */
+function twoPods(t: ExecutionContext, plan: LabPlan): PodWiring[] {
   const [server, agent1] = plan.nodes;
-  // IPs as the agent hands them out: the first free address after the gateway.
   const ip1 = new PodIPAllocator(server!.podCIDR).allocate('default/web-1');
   const ip2 = new PodIPAllocator(agent1!.podCIDR).allocate('default/web-2');
   t.is(ip1, '10.42.0.2');
   t.is(ip2, '10.42.1.2');
-  const pods = [wire(plan, 'default', 'web-1', server!, ip1), wire(plan, 'default', 'web-2', agent1!, ip2)];
-  const batches = labBatches(plan, pods);
-  // Root-namespace batches hold only `netns add|del`; every other batch is bound to one namespace.
-  for (const b of batches) t.is(b.netns === undefined, b.lines.every((l) => l.startsWith('netns ')), b.lines[0]);
-  matchesGolden(t, 'dataplane/default-lab-two-pods.txt', batches.map(showBatch).join('\n'));
+  return [wire(plan, 'default', 'web-1', server!, ip1), wire(plan, 'default', 'web-2', agent1!, ip2)];
+}
+
+for (const [backend, file] of [
+  ['vxlan', 'default-lab-two-pods.txt'],
+  ['host-gw', 'default-lab-host-gw.txt'],
+  ['none', 'default-lab-none.txt'],
+] as const) {
+  test(`golden: all batches for the default lab (${backend}) plus two pods on different nodes`, (t) => {
+    const plan = planLab(LAB, withBackend(defaultConfig(), backend));
+    const batches = labBatches(plan, twoPods(t, plan));
+    // Root-namespace batches hold only `netns add|del`; every other batch is bound to one namespace.
+    for (const b of batches) t.is(b.netns === undefined, b.lines.every((l) => l.startsWith('netns ')), b.lines[0]);
+    matchesGolden(t, `dataplane/${file}`, batches.map(showBatch).join('\n'));
+  });
+}
+
+test('golden: switching a running default lab from vxlan to host-gw', (t) => {
+  const vxlan = planLab(LAB, defaultConfig());
+  const hostGw = planLab(LAB, withBackend(defaultConfig(), 'host-gw'), vxlan);
+  const pods = twoPods(t, vxlan);
+  // The switch keeps every node's addresses, so every pod keeps its IP.
+  t.deepEqual(
+    hostGw.nodes.map((n) => nodeFingerprint(n, hostGw.lan)),
+    vxlan.nodes.map((n) => nodeFingerprint(n, vxlan.lan)),
+  );
+  const batches = [...hostGw.nodes.flatMap((n) => renderOverlay(hostGw, n)), ...renderPodMtu(pods, hostGw.podMTU)];
+  matchesGolden(t, 'dataplane/switch-vxlan-to-host-gw.txt', batches.map(showBatch).join('\n'));
 });
 
 test('golden: the custom 4-node lab', (t) => {
@@ -214,12 +448,12 @@ test('pod ports: veth into cni0 with hairpin on, one batch per node', (t) => {
   t.is(batch.netns, 'kn.lab1.node.server');
   t.is(batch.lines.length, 8);
   t.deepEqual(batch.lines.slice(0, 4), [
-    `link add ${a.veth} type veth peer name eth0 netns kn.lab1.pod.default.a`,
+    `link add ${a.veth} mtu 1450 type veth peer name eth0 mtu 1450 netns kn.lab1.pod.default.a`,
     `link set ${a.veth} master cni0`,
     `link set dev ${a.veth} type bridge_slave hairpin on`,
     `link set ${a.veth} up`,
   ]);
-  t.is(batch.lines[4], `link add ${b.veth} type veth peer name eth0 netns kn.lab1.pod.default.b`);
+  t.is(batch.lines[4], `link add ${b.veth} mtu 1450 type veth peer name eth0 mtu 1450 netns kn.lab1.pod.default.b`);
 });
 
 test('netns add/del batches run in the root namespace', (t) => {

@@ -3,7 +3,7 @@ import { KnetlabError } from '../../src/errors.js';
 import { ipToInt } from '../../src/ipam/cidr.js';
 import { PodIPAllocator } from '../../src/ipam/pod-ips.js';
 import { DNS_SERVICE, KUBERNETES_SERVICE, ServiceIPAllocator } from '../../src/ipam/service-ips.js';
-import { nodePodCIDRs, planLan } from '../../src/ipam/subnets.js';
+import { assignPodCIDRs, nodePodCIDRs, planLan } from '../../src/ipam/subnets.js';
 
 // --- node pod subnets ---
 
@@ -32,6 +32,22 @@ test('mask sizes that cannot work are errors', (t) => {
   t.throws(() => nodePodCIDRs('10.42.0.0', 24, 1), { instanceOf: KnetlabError, message: /not an IPv4 CIDR/ });
 });
 
+test('kept pod CIDRs stay; the others get the lowest free subnets in node order', (t) => {
+  t.deepEqual(assignPodCIDRs('10.42.0.0/16', 24, [undefined, undefined, undefined]), nodePodCIDRs('10.42.0.0/16', 24, 3));
+  t.deepEqual(assignPodCIDRs('10.42.0.0/16', 24, ['10.42.0.0/24', '10.42.2.0/24', undefined, undefined]), ['10.42.0.0/24', '10.42.2.0/24', '10.42.1.0/24', '10.42.3.0/24']);
+  t.deepEqual(assignPodCIDRs('10.42.0.0/16', 24, [undefined, '10.42.0.0/24']), ['10.42.1.0/24', '10.42.0.0/24'], 'a kept CIDR is taken before new nodes choose');
+});
+
+test('kept pod CIDRs that no longer fit are replaced: outside the cluster CIDR, another mask, not a network address, taken twice', (t) => {
+  t.deepEqual(assignPodCIDRs('10.50.0.0/16', 24, ['10.42.0.0/24', '10.42.1.0/24']), ['10.50.0.0/24', '10.50.1.0/24']);
+  t.deepEqual(assignPodCIDRs('10.42.0.0/16', 25, ['10.42.1.0/24', '10.42.0.128/25']), ['10.42.0.0/25', '10.42.0.128/25']);
+  t.deepEqual(assignPodCIDRs('10.42.0.0/16', 24, ['10.42.5.1/24', 'nonsense', '10.42.7.0/24']), ['10.42.0.0/24', '10.42.1.0/24', '10.42.7.0/24']);
+  t.deepEqual(assignPodCIDRs('10.42.0.0/16', 24, ['10.42.3.0/24', '10.42.3.0/24']), ['10.42.3.0/24', '10.42.0.0/24']);
+  // A subnet that starts inside the cluster CIDR but reaches past its end.
+  t.deepEqual(assignPodCIDRs('10.42.0.0/23', 23, ['10.42.0.0/22']), ['10.42.0.0/23']);
+  t.throws(() => assignPodCIDRs('10.42.0.0/23', 24, ['10.42.0.0/24', undefined, undefined]), { instanceOf: KnetlabError, message: /holds 2 node subnets/ });
+});
+
 // --- LAN ---
 
 test('LAN: .1 is the lan host, nodes get .10, .11, ... in order', (t) => {
@@ -58,6 +74,24 @@ test('LAN: explicit addresses outside the LAN, duplicated or reserved are errors
 test('LAN: running out of addresses is an error', (t) => {
   t.deepEqual(planLan('192.168.100.0/28', [{}, {}, {}, {}]).nodeIPs, ['192.168.100.10', '192.168.100.11', '192.168.100.12', '192.168.100.13']);
   t.throws(() => planLan('192.168.100.0/28', [{}, {}, {}, {}, {}, {}]), { instanceOf: KnetlabError, message: /no free address/ });
+});
+
+test('LAN: previous addresses are kept while inside the LAN and not asked for by another node', (t) => {
+  const lan = '192.168.100.0/24';
+  // A node between kept ones gets the lowest free address.
+  t.deepEqual(planLan(lan, [{ previousIP: '192.168.100.10' }, {}, { previousIP: '192.168.100.12' }]).nodeIPs, ['192.168.100.10', '192.168.100.11', '192.168.100.12']);
+  t.deepEqual(planLan(lan, [{}, { previousIP: '192.168.100.10' }]).nodeIPs, ['192.168.100.11', '192.168.100.10']);
+  // The explicit ip of another node wins; the displaced node gets the lowest free address.
+  t.deepEqual(planLan(lan, [{ previousIP: '192.168.100.11' }, { ip: '192.168.100.11', previousIP: '192.168.100.12' }]).nodeIPs, ['192.168.100.10', '192.168.100.11']);
+  // A node's own explicit ip wins over its previous one.
+  t.deepEqual(planLan(lan, [{ ip: '192.168.100.40', previousIP: '192.168.100.10' }, {}]).nodeIPs, ['192.168.100.40', '192.168.100.10']);
+  // Outside the LAN, the lan host, the broadcast, or already kept by another node: replaced.
+  t.deepEqual(
+    planLan(lan, [{ previousIP: '10.0.0.10' }, { previousIP: '192.168.100.1' }, { previousIP: '192.168.100.255' }, { previousIP: '192.168.100.30' }, { previousIP: '192.168.100.30' }]).nodeIPs,
+    ['192.168.100.10', '192.168.100.11', '192.168.100.12', '192.168.100.30', '192.168.100.13'],
+  );
+  // An address below .10 (once given explicitly) is kept too.
+  t.deepEqual(planLan(lan, [{ previousIP: '192.168.100.5' }, {}]).nodeIPs, ['192.168.100.5', '192.168.100.10']);
 });
 
 // --- pod IPs (host-local) ---
