@@ -17,6 +17,7 @@ import { hasReadinessProbe } from './controllers/pod-state.js';
 import { KubeProxy } from './kube-proxy.js';
 import { withReadiness } from './objects.js';
 import { ReadinessProber } from './probes.js';
+import { EventRecorder } from './events.js';
 import { corednsDeployment, kubeDnsService } from './coredns.js';
 import { DnsMetrics } from '../dns/server.js';
 import type { DnsView } from '../dns/records.js';
@@ -42,6 +43,7 @@ export class Agent {
   readonly store = new Store();
   readonly cluster: Cluster;
   readonly proxy: KubeProxy;
+  private readonly events: EventRecorder;
   private readonly prober: ReadinessProber;
   private services: ServiceAllocations | undefined;
   private readonly savedServices: ServiceAllocationState | undefined;
@@ -70,7 +72,17 @@ export class Agent {
       dnsServing: { view: () => this.dnsView(), metrics: this.dnsMetrics },
     };
     this.cluster = new Cluster(lab, this.store, log, saved?.ipam ?? {}, hooks, environment, saved?.plan);
-    this.proxy = new KubeProxy(this.store, () => this.cluster.config, (node) => this.cluster.nodeEpoch(node), log);
+    this.events = new EventRecorder(this.store, () => this.labConfig?.clusterDomain ?? 'cluster.local');
+    this.events.attach();
+    this.proxy = new KubeProxy(this.store, () => this.cluster.config, (node) => this.cluster.nodeEpoch(node), log, (sync) =>
+      this.events.record({
+        involved: { kind: 'Node', name: sync.node },
+        reason: 'Synced',
+        message: `iptables-restore: ${sync.partial ? 'partial' : 'full'} sync, ${sync.lines} lines in ${sync.ms} ms`,
+        component: 'kube-proxy',
+        host: sync.node,
+      }),
+    );
     for (const name of BUILT_IN_NAMESPACES) {
       if (!this.store.get('Namespace', undefined, name)) this.store.put(namespaceObject(name));
     }
@@ -317,7 +329,10 @@ export class Agent {
   }
 
   private save(): void {
-    const state: SavedState = { store: this.store.snapshot(), ipam: this.cluster.ipamState(), plan: this.cluster.config, services: this.services?.state };
+    const snapshot = this.store.snapshot();
+    // Events are the agent's log of the moment, not state to restore.
+    const objects = snapshot.objects.filter((o) => o.kind !== 'Event');
+    const state: SavedState = { store: { ...snapshot, objects }, ipam: this.cluster.ipamState(), plan: this.cluster.config, services: this.services?.state };
     writeFileSync(this.paths.state + '.tmp', JSON.stringify(state));
     renameSync(this.paths.state + '.tmp', this.paths.state);
   }

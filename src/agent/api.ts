@@ -56,6 +56,7 @@ const routes: Route[] = [
   ...namespaced(CORE, 'pods', 'Pod', (a, ns, name) => a.deletePod(ns, name)),
   ...namespaced(CORE, 'services', 'Service', (a, ns, name) => a.deleteService(ns, name)),
   ...namespaced(CORE, 'endpoints', 'Endpoints'),
+  ...namespaced(CORE, 'events', 'Event'),
   ...namespaced(APPS, 'deployments', 'Deployment', (a, ns, name) => a.deleteDeployment(ns, name)),
   ['POST', new RegExp(`^${LAB}/apply$`), (a, _, body) => a.apply((body as { items: Manifest[] }).items)],
   ['GET', new RegExp(`^${LAB}/status$`), (a) => a.status()],

@@ -41,6 +41,8 @@ export class KubeProxy {
     /** Bumped each time a node's namespace is (re)created: a new incarnation starts with empty tables. */
     private readonly epochOf: (node: string) => number,
     private readonly log: Log,
+    /** Told of every sync that wrote rules (for `knetlab events`). */
+    private readonly report: (sync: NodeSyncRecord) => void = () => {},
   ) {}
 
   /** Brings every node's rules up to date. Calls during a sync coalesce into one more sync. */
@@ -109,7 +111,9 @@ export class KubeProxy {
       for (const transaction of out.transactions) await restore(node, transaction);
       this.states.set(key, out.state);
       const lines = out.transactions.reduce((n, t) => n + t.split('\n').length, 0);
-      this.last.set(node.name, { node: node.name, at: new Date().toISOString(), ms: Math.round(performance.now() - started), partial: !!previous, lines });
+      const record = { node: node.name, at: new Date().toISOString(), ms: Math.round(performance.now() - started), partial: !!previous, lines };
+      this.last.set(node.name, record);
+      if (out.transactions.length) this.report(record);
     } catch (err) {
       this.states.delete(key);
       const error = (err as Error).message.split('\n')[0]!;

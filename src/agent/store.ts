@@ -3,9 +3,9 @@
 // later `get -w`) can react to it.
 import { EventEmitter } from 'node:events';
 import { randomUUID } from 'node:crypto';
-import type { Deployment, Endpoints, Namespace, Node, ObjectMeta, Pod, Service } from '../api/types.js';
+import type { Deployment, Endpoints, Event, Namespace, Node, ObjectMeta, Pod, Service } from '../api/types.js';
 
-export type StoredObject = Pod | Namespace | Node | Deployment | Service | Endpoints;
+export type StoredObject = Pod | Namespace | Node | Deployment | Service | Endpoints | Event;
 export type Kind = StoredObject['kind'];
 export type WatchEventType = 'ADDED' | 'MODIFIED' | 'DELETED';
 
@@ -22,7 +22,8 @@ export function keyOf(o: StoredObject): string {
   return objectKey(o.kind, o.metadata.namespace, o.metadata.name);
 }
 
-export class Store extends EventEmitter<{ change: [WatchEventType, StoredObject] }> {
+/** Listeners get the object as stored, and as it was before (for MODIFIED). */
+export class Store extends EventEmitter<{ change: [type: WatchEventType, object: StoredObject, previous: StoredObject | undefined] }> {
   private readonly objects = new Map<string, StoredObject>();
   private version = 0;
 
@@ -60,7 +61,7 @@ export class Store extends EventEmitter<{ change: [WatchEventType, StoredObject]
     };
     const stored = { ...object, metadata: meta } as T;
     this.objects.set(key, stored);
-    this.emit('change', existing ? 'MODIFIED' : 'ADDED', stored);
+    this.emit('change', existing ? 'MODIFIED' : 'ADDED', stored, existing);
     return stored;
   }
 
@@ -70,7 +71,7 @@ export class Store extends EventEmitter<{ change: [WatchEventType, StoredObject]
     if (!existing) return;
     this.objects.delete(key);
     this.version++;
-    this.emit('change', 'DELETED', existing);
+    this.emit('change', 'DELETED', existing, existing);
   }
 
   snapshot(): StoreSnapshot {

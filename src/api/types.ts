@@ -204,7 +204,22 @@ export interface EndpointSlice {
   ports?: { name?: string; port?: number; protocol?: 'TCP' | 'UDP' }[];
 }
 
-export type KubeObject = Pod | Namespace | Node | Deployment | Service | Endpoints;
+/** core/v1 Event: what happened to an object, and which component says so. */
+export interface Event {
+  apiVersion: 'v1';
+  kind: 'Event';
+  metadata: ObjectMeta;
+  involvedObject: { kind: string; namespace?: string; name: string; uid?: string };
+  reason: string;
+  message: string;
+  type: 'Normal' | 'Warning';
+  source: { component: string; host?: string };
+  firstTimestamp: string;
+  lastTimestamp: string;
+  count: number;
+}
+
+export type KubeObject = Pod | Namespace | Node | Deployment | Service | Endpoints | Event;
 
 export interface List<T> {
   apiVersion: 'v1';

@@ -1,5 +1,5 @@
 // `get`'s tables, column for column as kubectl prints them for Pods, Nodes and Namespaces.
-import type { Deployment, Endpoints, Namespace, Node, Pod, Service } from '../api/types.js';
+import type { Deployment, Endpoints, Event, Namespace, Node, Pod, Service } from '../api/types.js';
 import { age, formatTable } from './table.js';
 
 export type Wide = boolean;
@@ -92,5 +92,19 @@ export function endpointsTable(endpoints: Endpoints[], options: { allNamespaces:
     if (options.allNamespaces) row.unshift(e.metadata.namespace ?? 'default');
     return row;
   });
+  return formatTable(headers, rows);
+}
+
+/** kubectl get events: LAST SEEN, TYPE, REASON, OBJECT, MESSAGE (oldest first). */
+export function eventsTable(events: Event[], options: { allNamespaces: boolean }): string {
+  const headers = ['LAST SEEN', 'TYPE', 'REASON', 'OBJECT', 'MESSAGE'];
+  if (options.allNamespaces) headers.unshift('NAMESPACE');
+  const rows = [...events]
+    .sort((a, b) => a.lastTimestamp.localeCompare(b.lastTimestamp) || (a.metadata.resourceVersion ?? '').localeCompare(b.metadata.resourceVersion ?? '', undefined, { numeric: true }))
+    .map((e) => {
+      const row = [age(e.lastTimestamp), e.type, e.reason, `${e.involvedObject.kind.toLowerCase()}/${e.involvedObject.name}`, e.message];
+      if (options.allNamespaces) row.unshift(e.metadata.namespace ?? 'default');
+      return row;
+    });
   return formatTable(headers, rows);
 }

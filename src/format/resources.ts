@@ -1,8 +1,8 @@
 // kubectl's resource names, short names and API paths for the kinds the lab serves, and the table
 // each prints as: the one place `get`, `delete` and `describe` look them up.
-import type { Deployment, Endpoints, Namespace, Node, Pod, Service } from '../api/types.js';
+import type { Deployment, Endpoints, Event, Namespace, Node, Pod, Service } from '../api/types.js';
 import type { StoredObject } from '../agent/store.js';
-import { deploymentsTable, endpointsTable, namespacesTable, nodesTable, podsTable, servicesTable } from './objects.js';
+import { deploymentsTable, endpointsTable, eventsTable, namespacesTable, nodesTable, podsTable, servicesTable } from './objects.js';
 
 export interface Resource {
   kind: StoredObject['kind'];
@@ -20,6 +20,7 @@ const TABLE: [names: string[], resource: Resource][] = [
   [['namespaces', 'namespace', 'ns'], { kind: 'Namespace', plural: 'namespaces', qualified: 'namespace', namespaced: false, group: '/api/v1', table: (i) => namespacesTable(i as Namespace[]) }],
   [['deployments', 'deployment', 'deploy'], { kind: 'Deployment', plural: 'deployments', qualified: 'deployment.apps', namespaced: true, group: '/apis/apps/v1', table: (i, o) => deploymentsTable(i as Deployment[], o) }],
   [['services', 'service', 'svc'], { kind: 'Service', plural: 'services', qualified: 'service', namespaced: true, group: '/api/v1', table: (i, o) => servicesTable(i as Service[], o) }],
+  [['events', 'event', 'ev'], { kind: 'Event', plural: 'events', qualified: 'event', namespaced: true, group: '/api/v1', table: (i, o) => eventsTable(i as Event[], o) }],
   [['endpoints', 'endpoint', 'ep'], { kind: 'Endpoints', plural: 'endpoints', qualified: 'endpoints', namespaced: true, group: '/api/v1', table: (i, o) => endpointsTable(i as Endpoints[], o) }],
 ];
 
