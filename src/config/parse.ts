@@ -25,7 +25,7 @@ const SYNTAX_FIXES: Record<string, string> = {
 
 export function parseYaml(text: string, file: string): ParsedYaml {
   const lines = new LineCounter();
-  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
+  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true, logLevel: 'error' });
   const sourceMap = new SourceMap(file, doc, lines);
   const sourceText = (path: readonly PathSegment[]): string | undefined => {
     const node = doc.getIn(path, true);

@@ -82,6 +82,9 @@ function documentValue(doc: Document, file: string, lineCounter: LineCounter, di
  */
 const YAML_OPTIONS: ParseOptions & DocumentOptions & SchemaOptions = {
   version: '1.1',
+  // The library's own warnings (e.g. a map used as a key) would print to stderr; the validators
+  // report such input as errors with positions instead.
+  logLevel: 'error',
   prettyErrors: false,
   customTags: (tags: Tags) => tags.filter((tag) => typeof tag === 'string' || (tag.tag !== 'tag:yaml.org,2002:timestamp' && tag.format !== 'TIME')),
 };

@@ -119,6 +119,7 @@ export async function loadProxyObjects(files: readonly string[]): Promise<Loaded
 
 /** kubectl's YAML 1.1, keeping timestamps as strings (as in src/manifests/parse.ts). */
 const YAML_OPTIONS = {
+  logLevel: 'error' as const,
   version: '1.1' as const,
   prettyErrors: false,
   customTags: (tags: Tags) => tags.filter((tag) => typeof tag === 'string' || (tag.tag !== 'tag:yaml.org,2002:timestamp' && tag.format !== 'TIME')),
