@@ -18,12 +18,12 @@ import { KubeProxy } from './kube-proxy.js';
 import { withReadiness } from './objects.js';
 import { ReadinessProber } from './probes.js';
 import { EventRecorder } from './events.js';
-import { corednsDeployment, kubeDnsService } from './coredns.js';
+import { ensureBuiltins } from './builtins.js';
 import { DnsMetrics } from '../dns/server.js';
 import type { DnsView } from '../dns/records.js';
 import type { LabPlan, NodePlan } from '../dataplane/plan.js';
 import { podKey } from './sandboxes.js';
-import { kubernetesEndpoints, kubernetesService, ServiceAllocations, type ServiceAllocationState } from './services.js';
+import { ServiceAllocations, type ServiceAllocationState } from './services.js';
 import { Store, type StoreSnapshot, type StoredObject } from './store.js';
 import type { LabPaths } from './paths.js';
 
@@ -192,8 +192,8 @@ export class Agent {
         this.labConfig = config;
         if (dnsMoved) this.cluster.sandboxes.rewriteEtc();
         const changes = await this.cluster.applyConfig(config);
-        this.ensureKubernetesService(config);
-        this.ensureClusterDns(config);
+        const servers = (this.cluster.config?.nodes ?? []).filter((n) => n.role === 'server').map((n) => n.ip);
+        ensureBuiltins(this.store, this.services!, config, servers);
         writeFileSync(this.paths.config, JSON.stringify(config, null, 2));
         await this.reconcile();
         return { changes };
@@ -248,16 +248,6 @@ export class Agent {
     });
   }
 
-  private ensureKubernetesService(config: LabConfig): void {
-    const service = kubernetesService(config);
-    const existing = this.store.get<Service>('Service', 'default', 'kubernetes');
-    if (JSON.stringify(existing?.spec) !== JSON.stringify(service.spec)) this.store.put(service);
-    const servers = (this.cluster.config?.nodes ?? []).filter((n) => n.role === 'server').map((n) => n.ip);
-    const endpoints = kubernetesEndpoints(servers);
-    const current = this.store.get<Endpoints>('Endpoints', 'default', 'kubernetes');
-    if (JSON.stringify(current?.subsets) !== JSON.stringify(endpoints.subsets)) this.store.put(endpoints);
-  }
-
   /** What the DNS pod answers from: the objects as they are now (recomputed only when they change). */
   private dnsView(): DnsView {
     const version = this.store.resourceVersion;
@@ -272,17 +262,6 @@ export class Agent {
       this.cachedView = { version, view };
     }
     return this.cachedView.view;
-  }
-
-  /** CoreDNS and kube-system/kube-dns, as k3s deploys them; kube-dns moves when cluster-dns does. */
-  private ensureClusterDns(config: LabConfig): void {
-    const current = this.store.get<Service>('Service', 'kube-system', 'kube-dns');
-    if (current && current.spec.clusterIP !== config.clusterDNS) {
-      this.services!.release(current);
-      this.store.delete(current);
-    }
-    if (!this.store.get<Service>('Service', 'kube-system', 'kube-dns')) applyManifest(this.store, this.services!, kubeDnsService(config));
-    if (!this.store.get<Deployment>('Deployment', 'kube-system', 'coredns')) applyManifest(this.store, this.services!, corednsDeployment());
   }
 
   status() {

@@ -4,7 +4,7 @@
 import type { LabConfig } from '../config/types.js';
 import type { Pod } from '../api/types.js';
 import { nodeFingerprint, planLab, type LabPlan, type NodePlan } from '../dataplane/plan.js';
-import { labPrefix } from '../dataplane/names.js';
+import { labPrefix, lanNetns } from '../dataplane/names.js';
 import { renderLan, renderLanPorts, renderNetnsAdd, renderNetnsDelete, renderNode, renderForgetNodes, renderOverlay, renderPodMtu } from '../dataplane/render.js';
 import { listNetns, runIpBatch, runIpBatches } from '../kernel/ip.js';
 import { writeSysctls } from '../kernel/netns.js';
@@ -174,7 +174,9 @@ export class Cluster {
       }
       this.allocators.delete(n.name);
     }
-    // Deleting a node's namespace takes its eth0 and, with it, the veth's LAN end.
+    // Deleting a node's namespace would take its eth0's LAN end with it, but the kernel tears a
+    // namespace down asynchronously: a node rebuilt at once would find its LAN port still there.
+    await runIpBatch({ netns: lanNetns(this.lab), lines: nodes.map((n) => `link del ${n.lanPort}`), force: true });
     await runIpBatch(renderNetnsDelete(nodes.map((n) => n.netns)));
   }
 

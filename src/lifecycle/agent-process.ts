@@ -56,9 +56,10 @@ export async function startAgent(lab: string, timeoutMs = 30_000): Promise<numbe
 /** Stops the agent: asks it to tear the lab down, then makes sure the process is gone. */
 export async function stopAgent(lab: string): Promise<boolean> {
   const client = new AgentClient(lab);
-  if (await client.alive()) await client.post('/apis/knetlab.io/v1/shutdown', {}).catch(() => undefined);
+  const answered = await client.alive();
+  if (answered) await client.post('/apis/knetlab.io/v1/shutdown', {}).catch(() => undefined);
   const pid = agentPid(lab);
-  if (pid === undefined) return false;
+  if (pid === undefined) return answered;
   if (!(await exitedWithin(pid, 3000))) {
     process.kill(pid, 'SIGKILL');
     await exitedWithin(pid, 3000);
