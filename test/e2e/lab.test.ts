@@ -188,3 +188,15 @@ e2e('a pod that cannot start does not hold the others back, and says why', async
   await ok(t, ['apply', '--lab', lab, '-f', manifest]);
   t.deepEqual((await phases())[0], ['p1', 'Pending'], 'and the pod applied again waits in turn');
 });
+
+e2e('moving cluster-cidr and service-cidr on a running lab: new addresses, the same names, and the Service still answers by name', async (t) => {
+  const lab = useLab(t, 'cidrs');
+  await ok(t, ['up', '--lab', lab, '-f', join(ROOT, 'examples/web.yaml')]);
+  const moved = tempFile('config.yaml', 'cluster-cidr: 10.52.0.0/16\nservice-cidr: 10.53.0.0/16\ncluster-dns: 10.53.0.10\n');
+  await ok(t, ['up', '--lab', lab, '-c', moved]);
+  const pods = await getPods(t, lab);
+  t.true(pods.every((p) => p.status.podIP.startsWith('10.52.')), 'pods renumbered into the new cluster-cidr');
+  const svc = JSON.parse((await ok(t, ['get', 'svc', 'web', '--lab', lab, '-o', 'json'])).stdout) as { spec: { clusterIP: string } };
+  t.regex(svc.spec.clusterIP, /^10\.53\./, 'the Service moved into the new service-cidr');
+  t.regex(await curlInPod(lab, pods[0]!.metadata.name, 'http://web/hostname'), /^web-/, 'and answers by name');
+});
