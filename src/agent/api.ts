@@ -62,6 +62,7 @@ const routes: Route[] = [
   ['GET', new RegExp(`^${LAB}/status$`), (a) => a.status()],
   ['PUT', new RegExp(`^${LAB}/config$`), (a, _, body) => a.reconfigure(body as LabConfig)],
   ['POST', new RegExp(`^${LAB}/shutdown$`), (a) => a.shutdown()],
+  ['POST', new RegExp(`^${LAB}/proxy/resync$`), (a) => a.proxy.forceFullSync().then(() => a.proxy.summary())],
 ];
 
 export function createApiServer(agent: Agent): Server {
