@@ -18,6 +18,7 @@ import { KubeProxy } from './kube-proxy.js';
 import { withReadiness } from './objects.js';
 import { ReadinessProber } from './probes.js';
 import { EventRecorder } from './events.js';
+import { sweepTraceRules } from '../trace/rules.js';
 import { ensureBuiltins } from './builtins.js';
 import { DnsMetrics } from '../dns/server.js';
 import type { DnsView } from '../dns/records.js';
@@ -91,6 +92,10 @@ export class Agent {
   async start(config: LabConfig): Promise<void> {
     await this.reconfigure(config);
     this.proxy.startLoops();
+    // Trace rules carry an expiry: a trace cut short (the agent killed mid-way) leaves none for long.
+    const nodes = () => this.status().nodes;
+    await sweepTraceRules(nodes(), { all: true });
+    setInterval(() => void sweepTraceRules(nodes()).catch(() => undefined), 10_000).unref();
   }
 
   list(kind: StoredObject['kind'], namespace?: string): List<StoredObject> {

@@ -4,7 +4,9 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { LabConfig } from '../config/types.js';
 import type { Manifest, Namespace, Pod } from '../api/types.js';
-import { KnetlabError } from '../errors.js';
+import { KnetlabError, UsageError } from '../errors.js';
+import { agentLabView, traceInLab } from '../trace/view.js';
+import type { TraceSpec } from '../trace/resolve.js';
 import type { Agent } from './agent.js';
 import type { StoredObject, WatchEventType } from './store.js';
 
@@ -62,6 +64,7 @@ const routes: Route[] = [
   ['GET', new RegExp(`^${LAB}/status$`), (a) => a.status()],
   ['PUT', new RegExp(`^${LAB}/config$`), (a, _, body) => a.reconfigure(body as LabConfig)],
   ['POST', new RegExp(`^${LAB}/shutdown$`), (a) => a.shutdown()],
+  ['POST', new RegExp(`^${LAB}/trace$`), (a, _, body) => traceInLab(agentLabView(a), body as TraceSpec)],
   ['POST', new RegExp(`^${LAB}/proxy/resync$`), (a) => a.proxy.forceFullSync().then(() => a.proxy.summary())],
 ];
 
@@ -85,7 +88,11 @@ async function handle(agent: Agent, req: IncomingMessage, res: ServerResponse): 
     send(res, 200, result ?? {});
   } catch (err) {
     const e =
-      err instanceof ApiError ? err : new ApiError(500, 'InternalError', err instanceof KnetlabError || err instanceof Error ? err.message : String(err));
+      err instanceof ApiError
+        ? err
+        : err instanceof UsageError
+          ? new ApiError(422, 'Invalid', err.hint ? `${err.message}\nhint: ${err.hint}` : err.message)
+          : new ApiError(500, 'InternalError', err instanceof KnetlabError || err instanceof Error ? err.message : String(err));
     send(res, e.code, { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message: e.message, reason: e.reason, code: e.code });
   }
 }

@@ -8,6 +8,8 @@ import type { Endpoints, Service } from '../api/types.js';
 import type { LabPlan, NodePlan } from '../dataplane/plan.js';
 import { run } from '../kernel/exec.js';
 import { CANARY_CHAIN, renderJumpRules } from '../proxy/chains.js';
+import { parseIptablesSave, tokenize } from '../proxy/iptables-save.js';
+import { canonicalRule } from '../proxy/rule-spec.js';
 import { snapshotFromObjects } from '../proxy/from-objects.js';
 import { renderSync, type SyncState } from '../proxy/sync.js';
 import type { ProxySnapshot } from '../proxy/types.js';
@@ -29,6 +31,8 @@ export interface NodeSyncRecord {
 export class KubeProxy {
   /** Per node (and node incarnation): what was last written, for partial syncs. */
   private readonly states = new Map<string, SyncState>();
+  /** Node incarnations whose built-in chains jump to kube-proxy's (installed once, as EnsureRule does). */
+  private readonly jumped = new Set<string>();
   private readonly last = new Map<string, NodeSyncRecord>();
   private udpEndpoints = new Map<string, Set<string>>();
   private running: Promise<void> | undefined;
@@ -98,6 +102,7 @@ export class KubeProxy {
     await this.clearStaleUdp(plan, snapshot);
     const live = new Set(plan.nodes.map((n) => this.incarnation(n)));
     for (const key of this.states.keys()) if (!live.has(key)) this.states.delete(key);
+    for (const key of this.jumped) if (!live.has(key)) this.jumped.delete(key);
   }
 
   private async syncNode(plan: LabPlan, node: NodePlan, snapshot: ProxySnapshot): Promise<void> {
@@ -105,8 +110,12 @@ export class KubeProxy {
     const started = performance.now();
     const previous = this.states.get(key);
     try {
-      // A node kube-proxy has not seen yet gets the jumps from the built-in chains and the canary first.
-      if (!previous) await restore(node, renderJumpRules());
+      // A node kube-proxy has not seen yet (or whose canary vanished) gets the jumps from the
+      // built-in chains and the canary first: only the jumps that are missing, never twice.
+      if (!this.jumped.has(key)) {
+        await ensureJumps(node);
+        this.jumped.add(key);
+      }
       const out = renderSync(snapshot, { nodeName: node.name, nodeIPs: [node.ip], clusterCIDR: plan.clusterCIDR }, previous);
       for (const transaction of out.transactions) await restore(node, transaction);
       this.states.set(key, out.state);
@@ -153,11 +162,34 @@ export class KubeProxy {
       if (r && r.exitCode !== 0) {
         this.log(`kube-proxy on ${node.name}: canary chain ${CANARY_CHAIN} is gone; rewriting the node's rules`);
         this.states.delete(this.incarnation(node));
+        this.jumped.delete(this.incarnation(node));
         damaged = true;
       }
     }
     if (damaged) await this.sync();
   }
+}
+
+/**
+ * kube-proxy's EnsureRule for the jumps from PREROUTING, OUTPUT, POSTROUTING, INPUT and FORWARD:
+ * insert the ones the node lacks. Declaring kube-proxy's own chains flushes them; the full sync
+ * that always follows writes them again.
+ */
+async function ensureJumps(node: NodePlan): Promise<void> {
+  const { stdout } = await run(['ip', 'netns', 'exec', node.netns, 'iptables-save']);
+  const present = new Set<string>();
+  for (const [table, chains] of parseIptablesSave(stdout)) {
+    for (const chain of chains.values()) for (const r of chain.rules) present.add(`${table} ${chain.name} ${canonicalRule(r.args)}`);
+  }
+  let table = '';
+  const missing = renderJumpRules()
+    .split('\n')
+    .filter((line) => {
+      if (line.startsWith('*')) table = line.slice(1);
+      const rule = /^-[IA] (\S+) (.*)$/.exec(line);
+      return !rule || !present.has(`${table} ${rule[1]} ${canonicalRule(tokenize(rule[2]!))}`);
+    });
+  await restore(node, missing.join('\n'));
 }
 
 function restore(node: NodePlan, text: string): Promise<unknown> {
