@@ -31,6 +31,12 @@ export async function runChecks(): Promise<Check[]> {
     ['iproute2', ['ip', '-V'], 'iproute2'],
     ['iptables', ['iptables', '--version'], 'iptables'],
     ['curl', ['curl', '--version'], 'curl'],
+    // By full path: under npm scripts, node_modules/.bin holds an unrelated `nft` (Node File Trace).
+    ['nftables', ['/usr/sbin/nft', '--version'], 'nftables'],
+    ['conntrack', ['conntrack', '--version'], 'conntrack'],
+    ['tcpdump', ['tcpdump', '--version'], 'tcpdump'],
+    ['dig', ['dig', '-v'], 'dnsutils'],
+    ['python3', ['python3', '--version'], 'python3'],
   ];
   const found = await Promise.all(programs.map(([, argv]) => hasProgram(argv)));
   let addon: string | undefined;
