@@ -6,7 +6,7 @@ import { applyObjects } from '../src/lifecycle/up.js';
 import { formatApplyResults } from '../src/format/apply.js';
 
 export default class Apply extends KnetlabCommand {
-  static override summary = 'Create or update objects from manifests (v1 Pod and Namespace)';
+  static override summary = 'Create or update objects from manifests (v1 Pod, Service, Namespace; apps/v1 Deployment)';
   static override description = 'Every file is validated before anything is applied. Kinds the lab does not handle are skipped with a warning.';
   static override examples = ['<%= config.bin %> apply -f examples/hello.yaml', '<%= config.bin %> apply -f manifests/', 'cat pod.yaml | <%= config.bin %> apply -f -'];
   static override flags = {

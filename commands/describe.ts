@@ -4,7 +4,7 @@ import { AgentClient, ApiStatusError } from '../src/client.js';
 import { KnetlabError, UsageError } from '../src/errors.js';
 import type { Endpoints, List, Node, Pod, Service } from '../src/api/types.js';
 import { describeNode, describePod, describeService } from '../src/format/describe.js';
-import { findResource, resourcePath } from '../src/format/resources.js';
+import { findResource, notFoundMessage, resourcePath } from '../src/format/resources.js';
 
 export default class Describe extends KnetlabCommand {
   static override summary = 'Show a pod, service or node in detail, as kubectl describe does';
@@ -31,7 +31,7 @@ export default class Describe extends KnetlabCommand {
         this.log(describeNode(object, pods));
       }
     } catch (err) {
-      if (err instanceof ApiStatusError && err.code === 404) throw new KnetlabError(`Error from server (NotFound): ${resource.qualified}s "${args.name}" not found`);
+      if (err instanceof ApiStatusError && err.code === 404) throw new KnetlabError(notFoundMessage(resource, args.name!));
       throw err;
     }
   }

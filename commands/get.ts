@@ -5,7 +5,7 @@ import { AgentClient, ApiStatusError } from '../src/client.js';
 import { KnetlabError, UsageError } from '../src/errors.js';
 import type { List } from '../src/api/types.js';
 import type { StoredObject } from '../src/agent/store.js';
-import { findResource, resourcePath, RESOURCE_NAMES } from '../src/format/resources.js';
+import { findResource, notFoundMessage, resourcePath, RESOURCE_NAMES } from '../src/format/resources.js';
 
 export default class Get extends KnetlabCommand {
   static override summary = 'List objects as kubectl prints them: nodes, pods, deployments, services, endpoints, namespaces';
@@ -43,7 +43,7 @@ export default class Get extends KnetlabCommand {
         items = [single];
       } else items = (await client.get<List<StoredObject>>(resourcePath(resource, namespace))).items;
     } catch (err) {
-      if (err instanceof ApiStatusError && err.code === 404) throw new KnetlabError(`Error from server (NotFound): ${resource.qualified}s "${args.name}" not found`);
+      if (err instanceof ApiStatusError && err.code === 404) throw new KnetlabError(notFoundMessage(resource, args.name!));
       throw err;
     }
     const list = { apiVersion: 'v1', kind: 'List', metadata: { resourceVersion: '' }, items };

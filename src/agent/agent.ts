@@ -229,7 +229,7 @@ export class Agent {
     for (const service of this.store.list<Service>('Service')) {
       const endpoints = endpointsFor(service, pods);
       const current = this.store.get<Endpoints>('Endpoints', service.metadata.namespace, service.metadata.name);
-      if (endpoints && JSON.stringify(endpoints.subsets) !== JSON.stringify(current?.subsets)) this.store.put(endpoints);
+      if (endpoints && (!current || JSON.stringify(endpoints.subsets) !== JSON.stringify(current.subsets))) this.store.put(endpoints);
     }
     await this.proxy.sync();
   }

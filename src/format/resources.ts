@@ -37,3 +37,8 @@ export function resourcePath(r: Resource, namespace: string | undefined, name?: 
   const base = r.namespaced && namespace ? `${r.group}/namespaces/${namespace}/${r.plural}` : `${r.group}/${r.plural}`;
   return name ? `${base}/${name}` : base;
 }
+
+/** How kubectl's NotFound message names a resource: `pods`, `deployments.apps`, `endpoints`. */
+export function notFoundMessage(r: Resource, name: string): string {
+  return `Error from server (NotFound): ${r.group.startsWith('/apis/') ? `${r.plural}.${r.group.split('/')[2]}` : r.plural} "${name}" not found`;
+}
