@@ -148,7 +148,9 @@ e2e('NodePort on every node from the LAN, with masquerade; pods see pod clients 
   const pods = await webPods(t, lab);
   const nodes = JSON.parse((await ok(t, ['get', 'nodes', '--lab', lab, '-o', 'json'])).stdout) as { items: { status: { addresses: { type: string; address: string }[] }; spec: { podCIDR: string } }[] };
   const nodeIPs = nodes.items.map((n) => n.status.addresses.find((a) => a.type === 'InternalIP')!.address);
-  const gateways = nodes.items.map((n) => n.spec.podCIDR.replace(/0\/\d+$/, '1'));
+  // Masquerade takes the address of the interface the packet leaves by: cni0 (.1) to a pod on
+  // the same node, flannel.1 (.0, vxlan) or eth0 (the LAN IP, host-gw) towards another node.
+  const gateways = nodes.items.flatMap((n) => [n.spec.podCIDR.replace(/0\/\d+$/, '1'), n.spec.podCIDR.replace(/\/\d+$/, '')]);
   for (const ip of nodeIPs) {
     assertBalanced(t, await curlMany(`kn.${lab}.lan`, `http://${ip}:30080/hostname`, 300), pods, `NodePort on ${ip}`);
     for (const answer of await curlMany(`kn.${lab}.lan`, `http://${ip}:30080/clientip`, 10)) {
@@ -281,8 +283,10 @@ while time.time() < end:
     try:
         print(s.recvfrom(4096)[0].decode(), flush=True)
         time.sleep(0.2)
-    except socket.timeout:
+    except (socket.timeout, ConnectionRefusedError):
+        # Refused: for a moment the Service has no endpoint, and its REJECT rule answers.
         print("-", flush=True)
+        time.sleep(0.2)
 `;
 
 e2e('re-applying scales a Deployment; a steady UDP client follows its endpoint to the replacement pod', async (t) => {
