@@ -85,6 +85,12 @@ export function scenarioConfig(s: Scenario): LoadedConfig {
   return parseConfig(stringify(config), `${join(s.dir, SCENARIO_FILE)} (config)`);
 }
 
+/** Another config file of the folder (an `up` step's), read and validated as `knetlab up -c` does. */
+export function scenarioConfigFile(s: Scenario, name: string): { file: string; loaded: LoadedConfig } {
+  const file = join(s.dir, name);
+  return { file, loaded: parseConfig(readFileSync(file, 'utf8'), file) };
+}
+
 export function scenarioManifests(s: Scenario, files: string[] = s.spec.manifests): Promise<ParsedManifests> {
   return loadManifests(files.map((f) => join(s.dir, f)));
 }

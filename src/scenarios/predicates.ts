@@ -1,14 +1,16 @@
 // The predicates checks and `wait` steps are made of: each looks at the lab as it is right now,
 // from the agent's objects (Endpoints, pods) or from the kernel itself (curl run inside a
-// namespace, sysctl, iptables-save, ip addr), never from what the student typed. Each answers
-// with passed and a detail, in English and Chinese, saying what it saw.
+// namespace, sysctl, iptables-save, ip addr), never from what the student typed. (A check may
+// try a name the student answered, `{{answer/QUIZ}}`: the kernel still decides whether it works.)
+// Each answers with passed and a detail, in English and Chinese, saying what it saw.
 import type { Pod } from '../api/types.js';
 import { AgentClient } from '../client.js';
 import { podNetns } from '../dataplane/names.js';
 import { run } from '../kernel/exec.js';
 import { resolveUrl } from '../lifecycle/curl.js';
 import { labStatus } from '../lifecycle/up.js';
-import { asAddressTemplate, expandPlaceholders, getEndpoints, getService, podsMatching, resolveScenarioTarget } from './lab.js';
+import { contains as cidrContains, parseCidr } from '../ipam/cidr.js';
+import { asAddressTemplate, expandPlaceholders, getEndpoints, getService, matchesSelector, parseSelector, podsMatching, resolveScenarioTarget, type Memory } from './lab.js';
 import type { PredicateKind, Predicates, Text } from './schema.js';
 
 export interface Verdict {
@@ -19,7 +21,8 @@ export interface Verdict {
 const verdict = (passed: boolean, en: string, zh: string): Verdict => ({ passed, detail: { en, zh } });
 const failed = (err: unknown): Verdict => verdict(false, (err as Error).message, (err as Error).message);
 
-type Evaluators = { [K in PredicateKind]: (lab: string, spec: Predicates[K]) => Promise<Verdict> };
+/** `memory` (facts recorded at the start, the student's answers) is there when a scenario runs; placeholders may name it. */
+type Evaluators = { [K in PredicateKind]: (lab: string, spec: Predicates[K], memory?: Memory) => Promise<Verdict> };
 
 export const PREDICATES: Evaluators = {
   async endpoints(lab, { service, namespace = 'default', ready, notReady }) {
@@ -44,13 +47,13 @@ export const PREDICATES: Evaluators = {
     return verdict(passed, `pods with ${selector}: ${r} running, ${k} ready`, `标签为 ${selector} 的 pod：${r} 个运行中，${k} 个就绪`);
   },
 
-  async curl(lab, { from, to, namespace = 'default', tries, distinct, expect }) {
+  async curl(lab, { from, to, namespace = 'default', tries, distinct, expect }, memory) {
     const count = tries ?? (distinct ? distinct * 10 : 1);
     const parts: Verdict[] = [];
     for (const source of [from].flat()) {
       try {
         const target = await resolveScenarioTarget(lab, source, namespace);
-        const url = await resolveUrl(lab, await expandPlaceholders(lab, to, namespace), namespace);
+        const url = await resolveUrl(lab, await expandPlaceholders(lab, to, namespace, memory), namespace);
         parts.push(judgeCurl(source, url, await curlMany(target.netns, url, count), count, distinct, expect));
       } catch (err) {
         parts.push(verdict(false, `from ${source}: ${(err as Error).message}`, `从 ${source}：${(err as Error).message}`));
@@ -66,10 +69,10 @@ export const PREDICATES: Evaluators = {
     return verdict(seen === String(value), `${node}: ${key} = ${seen} (wanted ${value})`, `${node}：${key} = ${seen}（期望 ${value}）`);
   },
 
-  async iptables(lab, { node, table, chain, contains, lacks, count }) {
+  async iptables(lab, { node, table, chain, contains, lacks, count }, memory) {
     const nodes = (await labStatus(lab)).nodes.filter((n) => node === undefined || n.name === node);
     if (nodes.length === 0) return verdict(false, `lab "${lab}" has no node "${node}"`, `实验环境 "${lab}" 没有节点 "${node}"`);
-    const pattern = await expandPlaceholders(lab, contains ?? lacks ?? '');
+    const pattern = await expandPlaceholders(lab, contains ?? lacks ?? '', 'default', memory);
     const counts = await Promise.all(
       nodes.map(async (n) => {
         const { stdout } = await run(['ip', 'netns', 'exec', n.netns, 'iptables-save', '-t', table]);
@@ -85,8 +88,8 @@ export const PREDICATES: Evaluators = {
     return verdict(counts.every(ok), `rules in ${where} containing "${pattern}": ${per} (wanted ${want} on each)`, `${where} 中包含 "${pattern}" 的规则数：${per}（每个节点期望${wantZh}）`);
   },
 
-  async address(lab, spec) {
-    const ip = await expandPlaceholders(lab, asAddressTemplate(spec.address));
+  async address(lab, spec, memory) {
+    const ip = await expandPlaceholders(lab, asAddressTemplate(spec.address), 'default', memory);
     const places = spec.in ? [{ name: spec.in, netns: (await resolveScenarioTarget(lab, spec.in)).netns }] : await everyNamespace(lab);
     const holders: string[] = [];
     await Promise.all(
@@ -99,10 +102,45 @@ export const PREDICATES: Evaluators = {
     if (holders.length) return verdict(passed, `${ip} is an address of ${holders.sort().join(', ')}`, `${ip} 是 ${holders.sort().join('、')} 的地址`);
     return verdict(passed, `no interface holds ${ip} (looked in ${places.length} namespaces)`, `没有任何网卡持有 ${ip}（查看了 ${places.length} 个网络命名空间）`);
   },
+
+  async podIPs(lab, { selector = '', namespace = 'default', within }) {
+    const range = parseCidr(within);
+    if (!range) return verdict(false, `"${within}" is not a CIDR`, `"${within}" 不是一个 CIDR`);
+    const path = namespace === '*' ? '/api/v1/pods' : `/api/v1/namespaces/${namespace}/pods`;
+    const wanted = parseSelector(selector);
+    const pods = (await new AgentClient(lab).get<{ items: Pod[] }>(path)).items
+      .filter((p) => !p.metadata.deletionTimestamp && p.status?.phase === 'Running' && matchesSelector(p.metadata.labels, wanted))
+      .sort((a, b) => a.metadata.name.localeCompare(b.metadata.name));
+    const which = `${selector ? `pods with ${selector}` : 'pods'}${namespace === '*' ? '' : ` in ${namespace}`}`;
+    const whichZh = `${namespace === '*' ? '' : `${namespace} 中`}${selector ? `标签为 ${selector} 的 ` : '的 '}pod`;
+    if (pods.length === 0) return verdict(false, `no running ${which}`, `没有正在运行的${whichZh}`);
+    // The agent's word (status.podIP) and the kernel's (an address of the pod's own namespace) must agree.
+    const seen = await Promise.all(
+      pods.map(async (p) => {
+        const ns = p.metadata.namespace ?? 'default';
+        const ip = p.status?.podIP ?? '';
+        const { stdout } = await run(['ip', '-n', podNetns(lab, ns, p.metadata.name), '-o', '-4', 'addr', 'show'], { allowFailure: true });
+        return { name: `${namespace === '*' ? `${ns}/` : ''}${p.metadata.name}`, ip, held: stdout.includes(` inet ${ip}/`), inside: ip !== '' && cidrContains(range, ip) };
+      }),
+    );
+    const wrong = seen.filter((s) => !s.inside || !s.held);
+    const list = (xs: typeof seen) => xs.map((s) => `${s.name} ${s.ip || '(no IP)'}${s.held ? '' : ' (not on its interface)'}`).join(', ');
+    if (wrong.length === 0) return verdict(true, `all ${seen.length} running ${which} have IPs in ${within}: ${list(seen)}`, `全部 ${seen.length} 个运行中的${whichZh}的 IP 都在 ${within} 内：${list(seen)}`);
+    return verdict(false, `${wrong.length} of ${seen.length} running ${which} are not in ${within}: ${list(wrong)}`, `${seen.length} 个运行中的${whichZh}里有 ${wrong.length} 个不在 ${within} 内：${list(wrong)}`);
+  },
+
+  async clusterIP(lab, { service, namespace = 'default', within }) {
+    const range = parseCidr(within);
+    if (!range) return verdict(false, `"${within}" is not a CIDR`, `"${within}" 不是一个 CIDR`);
+    const ip = (await getService(lab, service, namespace))?.spec.clusterIP;
+    if (!ip) return verdict(false, `there is no Service ${namespace}/${service}`, `没有 Service ${namespace}/${service}`);
+    const inside = ip !== 'None' && cidrContains(range, ip);
+    return verdict(inside, `ClusterIP of ${service}: ${ip} (${inside ? 'inside' : 'outside'} ${within})`, `${service} 的 ClusterIP：${ip}（${inside ? '在' : '不在'} ${within} 内）`);
+  },
 };
 
-export function evaluatePredicate<K extends PredicateKind>(lab: string, kind: K, spec: Predicates[K]): Promise<Verdict> {
-  return (PREDICATES[kind] as (lab: string, spec: Predicates[K]) => Promise<Verdict>)(lab, spec).catch(failed);
+export function evaluatePredicate<K extends PredicateKind>(lab: string, kind: K, spec: Predicates[K], memory?: Memory): Promise<Verdict> {
+  return (PREDICATES[kind] as (lab: string, spec: Predicates[K], memory?: Memory) => Promise<Verdict>)(lab, spec, memory).catch(failed);
 }
 
 export function isReady(pod: Pod): boolean {

@@ -25,7 +25,10 @@ const target = described(
 );
 const selector = described(z.string().regex(/^[a-zA-Z0-9./_-]+=[a-zA-Z0-9._-]*(,[a-zA-Z0-9./_-]+=[a-zA-Z0-9._-]*)*$/, 'must be LABEL=VALUE[,LABEL=VALUE]'), 'pod labels, as LABEL=VALUE[,LABEL=VALUE]', 'selector');
 const count = z.number().int().min(0);
-const placeholders = 'may hold {{svc/NAME}} (its ClusterIP), {{pod/NAME}} or {{pod/LABEL=VALUE@NODE}} (the pod IP) and {{node/NAME}} (the node LAN IP)';
+const placeholders =
+  'may hold {{svc/NAME}} (its ClusterIP), {{pod/NAME}} or {{pod/LABEL=VALUE@NODE}} (the pod IP), {{node/NAME}} (the node LAN IP), {{fact/NAME}} (a value a setup step recorded) and {{answer/QUIZ}} (the student\'s last answer to a question)';
+const cidr = described(z.string().regex(/^\d{1,3}(\.\d{1,3}){3}\/\d{1,2}$/, 'must be an IPv4 CIDR such as 10.244.0.0/16'), 'an IPv4 range, as A.B.C.D/N');
+const factName = described(name, 'the name a recorded value is kept under; `{{fact/NAME}}` stands for it in quiz answers, answers and checks');
 
 // --- Predicates: true or false about the lab right now, from the agent's objects or the kernel ---
 export const predicateSchemas = {
@@ -76,6 +79,20 @@ export const predicateSchemas = {
     'some interface holds the address (present: true), or none does (present: false)',
     'address',
   ),
+  podIPs: described(
+    z.strictObject({
+      selector: described(selector, 'only pods with these labels [default: every pod]').optional(),
+      namespace: described(z.string().min(1), 'the Kubernetes namespace, or * for every namespace [default: default]').optional(),
+      within: cidr,
+    }),
+    "at least one pod runs, and every running pod (with these labels) has its IP inside `within`, on an interface of its own network namespace",
+    'podIPs',
+  ),
+  clusterIP: described(
+    z.strictObject({ service: z.string(), namespace, within: cidr }),
+    "the Service's ClusterIP is inside `within`",
+    'clusterIP',
+  ),
 };
 
 // --- Stateful checks: compare with facts recorded when the scenario started ---
@@ -86,6 +103,11 @@ const statefulSchemas = {
     'podIPChanged',
   ),
   clusterIPUnchanged: described(z.strictObject({ service: z.string(), namespace }), 'the Service still has the ClusterIP it had at the start', 'clusterIPUnchanged'),
+  namesKept: described(
+    z.strictObject({ namespace }),
+    'the namespace holds pods and Services of exactly the names it held at the start (none gone, none new)',
+    'namesKept',
+  ),
 };
 
 export type PredicateKind = keyof typeof predicateSchemas;
@@ -109,15 +131,39 @@ const objectRef = described(z.string().regex(/^(pod|deployment|service)\/[^\s/]+
 const fileList = z.union([z.string(), z.array(z.string()).min(1)]);
 const stepSchemas = {
   exec: described(
-    z.strictObject({ in: target, namespace, command: described(z.array(z.string()).min(1), `argv, no shell; ${placeholders}`), allowFailure: z.boolean().optional() }),
+    z.strictObject({
+      in: target,
+      namespace,
+      command: described(z.array(z.string()).min(1), `argv, no shell; ${placeholders}`),
+      allowFailure: z.boolean().optional(),
+      record: described(factName, "keep the command's output (trimmed) as this fact").optional(),
+    }),
     'run a command in a pod, a node or the LAN',
   ),
   delete: described(z.union([objectRef, z.strictObject({ object: objectRef, namespace })]), 'delete an object'),
   apply: described(fileList, 'apply manifest files of the scenario folder'),
   sysctl: described(z.strictObject({ node: z.string(), key: z.string(), value: z.union([z.string(), z.number()]) }), 'set a sysctl on a node'),
-  curl: described(z.strictObject({ from: target, to: z.string(), namespace, count: z.number().int().min(1).max(200).optional() }), 'send requests (failures are ignored)'),
+  curl: described(
+    z.strictObject({
+      from: target,
+      to: described(z.string(), `svc/NAME[:PORT][/PATH], pod/NAME[:PORT][/PATH] or a URL; ${placeholders}`),
+      namespace,
+      count: z.number().int().min(1).max(200).optional(),
+      localPort: described(z.number().int().min(1024).max(65535), 'send from this source port (with count 1), so that the connection can be told apart, e.g. in conntrack').optional(),
+      record: described(factName, 'keep the first answer (e.g. the pod name /hostname returns) as this fact').optional(),
+    }).refine((v) => v.localPort === undefined || (v.count ?? 1) === 1, 'localPort goes with a single request (count 1)'),
+    'send requests (failures are ignored)',
+  ),
   wait: described(waitSchema, 'wait until a predicate (or a named check) holds'),
-  answer: described(z.strictObject({ quiz: z.string(), value: z.string() }), 'record a quiz answer (in solve)'),
+  answer: described(z.strictObject({ quiz: z.string(), value: described(z.string(), 'the answer; may hold {{fact/NAME}} and the other placeholders') }), 'record a quiz answer (in solve)'),
+  cli: described(
+    z.array(z.string()).min(1),
+    'run knetlab with these arguments on the scenario\'s lab (e.g. [proxy, resync]); fails the step on a non-zero exit',
+  ),
+  up: described(
+    z.strictObject({ config: described(z.string().min(1), 'a config file of the scenario folder (e.g. solution/config.yaml)') }),
+    'converge the running lab to another config, as `knetlab up -c FILE` does (pods and Services are renumbered, names stay)',
+  ),
 };
 export const STEP_KINDS = Object.keys(stepSchemas) as (keyof typeof stepSchemas)[];
 export const stepSchema = described(oneKeyUnion(stepSchemas, {}), 'one action on the lab', 'step');
@@ -125,7 +171,10 @@ export const stepSchema = described(oneKeyUnion(stepSchemas, {}), 'one action on
 export const quizSchema = described(z.strictObject({
   id: name,
   question: textSchema,
-  accept: described(z.array(z.string().min(1)).min(1), 'accepted answers; compared ignoring case, spaces and surrounding quotes'),
+  accept: described(
+    z.array(z.string().min(1)).min(1),
+    'accepted answers; compared ignoring case, spaces and surrounding quotes. `{{fact/NAME}}` in a form stands for a value a setup step recorded (e.g. the pod that served a connection)',
+  ),
 }), 'a question; `scenario answer ID QUIZ VALUE` records the answer', 'quiz');
 
 export const scenarioFileSchema = z
@@ -152,6 +201,7 @@ export type Quiz = z.infer<typeof quizSchema>;
 export type Predicates = { [K in PredicateKind]: z.infer<(typeof predicateSchemas)[K]> };
 export type PodIPChanged = z.infer<typeof statefulSchemas.podIPChanged>;
 export type ClusterIPUnchanged = z.infer<typeof statefulSchemas.clusterIPUnchanged>;
+export type NamesKept = z.infer<typeof statefulSchemas.namesKept>;
 
 export const SCHEMA_FILE_NAME = 'scenario.schema.json';
 

@@ -63,8 +63,8 @@ export async function startScenario(s: Scenario, lab: string, keep: Partial<Pick
     if (errors.length) throw new KnetlabError(`applying the scenario's manifests failed: ${errors.map((r) => `${r.kind} ${r.name}: ${r.error}`).join('; ')}`);
   });
   await pollUntil('the pods of every Deployment to be ready', SETTLE_SECONDS, () => settled(lab));
-  await runSteps(lab, s, state, s.spec.setup);
-  state.facts = await recordFacts(lab, s.spec.checks);
+  await runSteps(lab, s, state, s.spec.setup); // steps with `record` keep their facts in state.facts
+  state.facts = { ...state.facts, ...(await recordFacts(lab, s.spec.checks)) };
   writeScenarioState(state);
   return state;
 }
@@ -128,5 +128,5 @@ export function recordAnswer(s: Scenario, lab: string, quizId: string, value: st
   const state = requireScenarioState(lab, s.id);
   state.answers[quizId] = value;
   writeScenarioState(state);
-  return isAcceptedAnswer(quiz, value);
+  return isAcceptedAnswer(quiz, value, state);
 }

@@ -6,6 +6,7 @@
 import type { z } from 'zod';
 import type { Diagnostic, PathSegment, SourceMap } from '../diagnostics.js';
 import { closestMatch } from '../manifests/vocabulary.js';
+import { answersNamed, factsNamed } from './lab.js';
 import { CHECK_KINDS, PREDICATE_KINDS, STEP_KINDS, scenarioFileSchema, type ScenarioFile, type Step } from './schema.js';
 
 const FORMAT = 'see scenarios/README.md for the format';
@@ -120,7 +121,34 @@ export function scenarioRules(s: ScenarioFile, view: FolderView, map: SourceMap)
     });
   stepRules(s.setup, 'setup');
   stepRules(s.solve, 'solve');
+  [...s.setup, ...s.solve].forEach((st, i) => {
+    const list = i < s.setup.length ? 'setup' : 'solve';
+    const at2 = i < s.setup.length ? i : i - s.setup.length;
+    if ('up' in st && !view.hasFile(st.up.config)) at([list, at2, 'up', 'config'], `config file "${st.up.config}" not found in the folder`, 'put it in the folder, e.g. solution/config.yaml');
+  });
+
+  // Facts: recorded once, by setup (quiz answers compare with them from the start on) or solve.
+  const recorded = [...s.setup, ...s.solve].flatMap((st) => ('exec' in st && st.exec.record ? [st.exec.record] : 'curl' in st && st.curl.record ? [st.curl.record] : []));
+  duplicates(recorded).forEach((f) => at([], `fact "${f}" is recorded twice`, 'give each recorded value its own name'));
+  recorded.filter((f) => checkNames.includes(f)).forEach((f) => at([], `fact "${f}" has the name of a check`, 'name the fact differently: checks keep their own facts under their names'));
+  const fromSetup = s.setup.flatMap((st) => ('exec' in st && st.exec.record ? [st.exec.record] : 'curl' in st && st.curl.record ? [st.curl.record] : []));
+  for (const [path, text] of strings(s, [])) {
+    const [top] = path;
+    for (const f of factsNamed(text)) {
+      const known = top === 'quiz' || top === 'checks' ? fromSetup : recorded;
+      if (!known.includes(f)) at(path, `{{fact/${f}}} names no fact ${top === 'quiz' || top === 'checks' ? 'that setup records' : 'that a step records'}`, `record it in setup: add \`record: ${f}\` to the exec or curl step that sees it`);
+    }
+    for (const q of answersNamed(text)) if (!quizIds.includes(q)) at(path, `{{answer/${q}}} names no quiz entry`, `use one of: ${quizIds.join(', ') || '(none; add a quiz entry)'}`);
+  }
   return out;
+}
+
+/** Every string in a parsed scenario, with its path. */
+function strings(value: unknown, path: PathSegment[]): [PathSegment[], string][] {
+  if (typeof value === 'string') return [[path, value]];
+  if (Array.isArray(value)) return value.flatMap((v, i) => strings(v, [...path, i]));
+  if (value !== null && typeof value === 'object') return Object.entries(value).flatMap(([k, v]) => strings(v, [...path, k]));
+  return [];
 }
 
 function duplicates(values: string[]): string[] {

@@ -12,6 +12,9 @@ import { formatDiagnostic } from '../../src/diagnostics.js';
 import { InvalidInputError, UsageError } from '../../src/errors.js';
 import { checkScenario, listScenarioIds, loadScenario, scenarioConfig, scenarioManifests, scenariosDir } from '../../src/scenarios/load.js';
 import { isAcceptedAnswer, normaliseAnswer } from '../../src/scenarios/checks.js';
+import { expandFacts } from '../../src/scenarios/lab.js';
+import { validateScenarioData } from '../../src/scenarios/validate.js';
+import { parseYaml } from '../../src/config/parse.js';
 import { renderScenarioJsonSchema, SCHEMA_FILE_NAME } from '../../src/scenarios/schema.js';
 import { pickLang } from '../../src/scenarios/text.js';
 
@@ -140,4 +143,75 @@ test('a broken scenario reports every problem at its line, with the fix', async 
   t.true(rules.includes('no quiz entry "nope"'), rules.join('\n'));
   t.true(rules.includes('no check asks for quiz "q"'), rules.join('\n'));
   t.throws(() => loadScenario('broken', root), { instanceOf: InvalidInputError });
+});
+
+test('a quiz form may name a fact recorded at the start: it accepts that value, and nothing when the fact is missing', (t) => {
+  const quiz = { accept: ['{{fact/chosen-pod}}', 'pod/{{fact/chosen-pod}}'] };
+  const memory = { facts: { 'chosen-pod': 'web-6699889b9-lpjgn' } };
+  t.true(isAcceptedAnswer(quiz, 'web-6699889b9-lpjgn', memory));
+  t.true(isAcceptedAnswer(quiz, ' Pod/WEB-6699889b9-lpjgn ', memory));
+  t.false(isAcceptedAnswer(quiz, 'web-6699889b9-2qr4d', memory));
+  t.false(isAcceptedAnswer(quiz, '', { facts: { 'chosen-pod': '' } }));
+  t.false(isAcceptedAnswer(quiz, 'web-6699889b9-lpjgn', { facts: {} }));
+  t.is(expandFacts('pod/{{fact/chosen-pod}}', memory), 'pod/web-6699889b9-lpjgn');
+  t.is(expandFacts('{{ fact/other }}', memory), undefined);
+});
+
+test('facts, answers and up steps are cross-checked: what they name must exist', async (t) => {
+  const root = await mkdtemp(join(tmpdir(), 'knetlab-scenarios-'));
+  t.teardown(() => rm(root, { recursive: true, force: true }));
+  await mkdir(join(root, 'facts'));
+  await writeFile(join(root, 'facts', 'en.md'), 'The task.');
+  await writeFile(join(root, 'facts', 'zh.md'), '任务。');
+  await writeFile(join(root, 'facts', 'web.yaml'), 'apiVersion: v1\nkind: Pod\nmetadata: {name: web}\nspec: {containers: [{name: c, image: x}]}\n');
+  await writeFile(
+    join(root, 'facts', 'scenario.yaml'),
+    [
+      'id: facts',
+      'title: {en: Facts, zh: 事实}',
+      'concept: {en: x, zh: 某}',
+      'minutes: 5',
+      'manifests: [web.yaml]',
+      'setup:',
+      '  - curl: {from: pod/web, to: svc/web/hostname, localPort: 40123, record: seen}',
+      '  - exec: {in: node/server, command: [hostname], record: seen}',
+      '  - exec: {in: node/server, command: [hostname], record: ask}',
+      'hints: {en: [one], zh: [一]}',
+      'quiz: [{id: q, question: {en: Q, zh: 问}, accept: ["{{fact/unknown}}"]}]',
+      'checks:',
+      '  - {name: ask, quiz: q}',
+      '  - {name: try, description: {en: e, zh: 中}, curl: {from: pod/web, to: "http://{{answer/nope}}/"}}',
+      'solve:',
+      '  - up: {config: solution/missing.yaml}',
+      '  - cli: [proxy, resync]',
+      '  - answer: {quiz: q, value: "{{fact/seen}}"}',
+    ].join('\n'),
+  );
+  const rules = checkScenario(join(root, 'facts')).diagnostics.map((d) => d.message);
+  t.true(rules.includes('fact "seen" is recorded twice'), rules.join('\n'));
+  t.true(rules.includes('fact "ask" has the name of a check'), rules.join('\n'));
+  t.true(rules.includes('{{fact/unknown}} names no fact that setup records'), rules.join('\n'));
+  t.true(rules.includes('{{answer/nope}} names no quiz entry'), rules.join('\n'));
+  t.true(rules.includes('config file "solution/missing.yaml" not found in the folder'), rules.join('\n'));
+  t.is(rules.filter((r) => r.includes('{{fact/seen}}')).length, 0, 'a recorded fact may be named');
+});
+
+test('a curl step with a source port sends one request', (t) => {
+  const text = [
+    'id: x',
+    'title: {en: x, zh: 某}',
+    'concept: {en: x, zh: 某}',
+    'minutes: 5',
+    'manifests: [a.yaml]',
+    'setup: [{curl: {from: pod/c, to: svc/web, count: 3, localPort: 40123}}]',
+    'hints: {en: [h], zh: [提]}',
+    'checks: [{name: c, description: {en: e, zh: 中}, clusterIP: {service: web, within: 10.96.0.0/12}}]',
+    'solve: [{cli: [proxy, resync]}]',
+  ].join('\n');
+  const parsed = parseYaml(text, 'scenario.yaml');
+  const { diagnostics } = validateScenarioData(parsed.data, parsed.sourceMap);
+  t.deepEqual(
+    diagnostics.map((d) => d.message),
+    ['localPort goes with a single request (count 1)'],
+  );
 });
