@@ -18,6 +18,7 @@ import { KubeProxy } from './kube-proxy.js';
 import { withReadiness } from './objects.js';
 import { ReadinessProber } from './probes.js';
 import { EventRecorder } from './events.js';
+import { proxySyncPeriodMs } from '../config/duration.js';
 import { sweepTraceRules } from '../trace/rules.js';
 import { ensureBuiltins } from './builtins.js';
 import { DnsMetrics } from '../dns/server.js';
@@ -91,7 +92,6 @@ export class Agent {
 
   async start(config: LabConfig): Promise<void> {
     await this.reconfigure(config);
-    this.proxy.startLoops();
     // Trace rules carry an expiry: a trace cut short (the agent killed mid-way) leaves none for long.
     const nodes = () => this.status().nodes;
     await sweepTraceRules(nodes(), { all: true });
@@ -197,6 +197,7 @@ export class Agent {
         this.labConfig = config;
         if (dnsMoved) this.cluster.sandboxes.rewriteEtc();
         const changes = await this.cluster.applyConfig(config);
+        this.proxy.startLoops(proxySyncPeriodMs(config.kubeProxyArgs));
         const servers = (this.cluster.config?.nodes ?? []).filter((n) => n.role === 'server').map((n) => n.ip);
         ensureBuiltins(this.store, this.services!, config, servers);
         writeFileSync(this.paths.config, JSON.stringify(config, null, 2));

@@ -16,7 +16,6 @@ import type { ProxySnapshot } from '../proxy/types.js';
 import type { Log } from './cluster.js';
 import type { Store } from './store.js';
 
-const FULL_SYNC_EVERY_MS = 30_000;
 const CANARY_CHECK_EVERY_MS = 5_000;
 
 export interface NodeSyncRecord {
@@ -68,8 +67,10 @@ export class KubeProxy {
     return this.sync();
   }
 
-  startLoops(): void {
-    this.timers.push(setInterval(() => void this.forceFullSync(), FULL_SYNC_EVERY_MS).unref());
+  /** The periodic full sync (kube-proxy's --iptables-sync-period) and the canary check. */
+  startLoops(fullSyncEveryMs: number): void {
+    this.stopLoops();
+    this.timers.push(setInterval(() => void this.forceFullSync(), fullSyncEveryMs).unref());
     this.timers.push(setInterval(() => void this.checkCanaries(), CANARY_CHECK_EVERY_MS).unref());
   }
 

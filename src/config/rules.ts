@@ -7,6 +7,7 @@ import { contains, formatCidr, intToIp, isIPv4, isNetworkAddress, nth, offsetOf,
 import { DEFAULTS } from './default.js';
 import { DNS1123_LABEL, LABEL_NAME, isDNS1123Subdomain, labelKeyProblem, sanitize, suggestLabelKey, type Draft, type DraftNode } from './schema.js';
 import { KUBE_PROXY_FLAGS, closest, didYouMean } from './suggest.js';
+import { parseDuration } from './duration.js';
 import type { FlannelBackend } from './types.js';
 
 export type Rule = (config: Draft, sm: SourceMap) => Diagnostic[];
@@ -284,6 +285,11 @@ const kubeProxyArgs: Rule = (config, sm) => {
       if (value === 'iptables') return [];
       if (value === 'nftables' || value === 'ipvs') return [sm.diagnostic(at, `proxy-mode=${value} is not available in this version of knetlab yet`, 'use proxy-mode=iptables, or delete the flag: iptables is the default')];
       return [sm.diagnostic(at, `${JSON.stringify(value)} is not a kube-proxy mode`, 'use proxy-mode=iptables')];
+    }
+    if (flag === 'iptables-sync-period') {
+      const ms = parseDuration(value);
+      if (ms !== undefined && ms >= 1000) return [];
+      return [sm.diagnostic(at, `iptables-sync-period=${value} is not a duration of at least 1s`, 'write a Go duration such as 30s (the default), 5m or 1h')];
     }
     if (KUBE_PROXY_FLAGS.has(flag)) return [sm.diagnostic(at, `kube-proxy flag ${flag} is ignored by knetlab`, 'nothing to do: it still applies on a real k3s node (delete it to silence this warning)', { severity: 'warning' })];
     return [sm.diagnostic(at, `${JSON.stringify(flag)} is not a kube-proxy flag`, didYouMean(flag, KUBE_PROXY_FLAGS) ?? 'check the spelling against `kube-proxy --help`')];
