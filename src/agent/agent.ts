@@ -134,10 +134,12 @@ export class Agent {
     return this.cluster.serial(async () => {
       const pod = this.store.get<Pod>('Pod', namespace, name);
       if (!pod) throw notFound('pods', name);
-      await this.cluster.deletePods([pod]);
-      // The pod's address leaves every node's rules first; its replacement (if a Deployment owns
-      // it) is made afterwards, so traffic stops going to the dead address as soon as possible.
+      // As in Kubernetes, a terminating pod leaves its Services' endpoints (and so every node's
+      // rules) first, and only then stops: new connections no longer reach it while it goes.
+      const terminating = this.store.put<Pod>({ ...pod, metadata: { ...pod.metadata, deletionTimestamp: new Date().toISOString().replace(/\.\d+Z$/, 'Z') } });
       await this.syncServices();
+      await this.cluster.deletePods([terminating]);
+      // Its replacement, if a Deployment owns it, is made afterwards.
       await this.reconcileAndSave();
       return pod;
     });

@@ -1,7 +1,8 @@
 // The Endpoints controller: a Service's endpoints are the running pods its selector matches,
-// ready ones under `addresses` and the others under `notReadyAddresses`, each with the port its
-// `targetPort` resolves to in that pod (a name is looked up among the pod's container ports, so
-// pods may serve one Service on different numbers). Pure: the agent stores the result.
+// ready ones under `addresses` and the others under `notReadyAddresses` (terminating pods are in
+// neither), each with the port its `targetPort` resolves to in that pod (a name is looked up among
+// the pod's container ports, so pods may serve one Service on different numbers). Pure: the agent
+// stores the result.
 import type { EndpointAddress, EndpointSubset, Endpoints, Pod, Service, ServicePort } from '../../api/types.js';
 import { matchesLabels } from './selectors.js';
 import { isPodReady } from './pod-state.js';
@@ -13,7 +14,7 @@ export function endpointsFor(service: Service, pods: Pod[]): Endpoints | undefin
   const namespace = service.metadata.namespace ?? 'default';
   const subsets = new Map<string, EndpointSubset>();
   const selected = pods
-    .filter((p) => (p.metadata.namespace ?? 'default') === namespace && p.status?.podIP && p.status.phase === 'Running' && matchesLabels(selector, p.metadata.labels))
+    .filter((p) => (p.metadata.namespace ?? 'default') === namespace && p.status?.podIP && p.status.phase === 'Running' && !p.metadata.deletionTimestamp && matchesLabels(selector, p.metadata.labels))
     .sort((a, b) => compareIPs(a.status!.podIP!, b.status!.podIP!));
   for (const pod of selected) {
     const ports = (service.spec.ports ?? []).flatMap((sp) => {
