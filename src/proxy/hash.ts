@@ -15,6 +15,11 @@ export function isServiceChainName(chain: string): boolean {
   return SERVICE_CHAIN_PREFIXES.some((prefix) => chain.startsWith(prefix));
 }
 
+/** A KUBE-SEP chain (one endpoint of one Service port). */
+export function isEndpointChainName(chain: string): boolean {
+  return chain.startsWith(ENDPOINT_CHAIN_PREFIX);
+}
+
 /**
  * ServicePortName.String() upstream: `namespace/name:portName`, the `:portName` dropped when the
  * port is unnamed (a single-port Service may leave it out).

@@ -1,7 +1,7 @@
 // Reads iptables-save text (and iptables-restore input, which is the same language) into tables,
 // chains and rules, and replays restore input the way `iptables-restore --noflush` does: a chain
-// line creates or flushes a user chain, `-A`/`-I` add rules, `-X` deletes, and a table's changes
-// land only at its COMMIT, all or nothing. That lets tests check the renderer's transactions
+// line creates or flushes a user chain, `-A`/`-I` add rules (jumping only to chains that exist by
+// then), `-X` deletes, and a table's changes land only at its COMMIT, all or nothing. That lets tests check the renderer's transactions
 // without root (every jump target exists, no chain is deleted while referenced) and lets the
 // tracer and `knetlab explain` walk a node's live rules with their counters.
 
@@ -88,6 +88,10 @@ export function applyRestore(ruleset: Ruleset, text: string): Ruleset {
       return;
     }
     if (!target) throw new RestoreError(lineNo, `chain ${chain} does not exist`);
+    // iptables-nft runs a table's commands in order: a jump to a chain declared further down the
+    // same transaction fails as surely as one to a chain that never comes ("Chain 'X' does not exist").
+    const jumpsTo = op === '-A' || op === '-I' ? ruleTarget(args) : undefined;
+    if (jumpsTo !== undefined && !table.has(jumpsTo) && !TARGET_EXTENSIONS.has(jumpsTo)) throw new RestoreError(lineNo, `${chain} jumps to ${jumpsTo}, which does not exist (yet)`);
     const rule: ParsedRule = { chain, args, ...(counters ? { counters } : {}) };
     if (op === '-A') target.rules.push(rule);
     else if (op === '-I') target.rules.unshift(rule);

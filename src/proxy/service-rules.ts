@@ -76,7 +76,7 @@ export function renderServicePort(snapshot: ServiceSnapshot, ctx: RenderContext)
   const sepChains = new Map(endpoints.allReachable.map((ep) => [ep, endpointChainName(name, protocol, endpointString(ep))] as const));
   for (const chain of sepChains.values()) out.chains.set(chain, []);
   const append = (chain: string, ...words: string[]): void => {
-    out.chains.get(chain)!.push(rule('-A', chain, ...words));
+    out.chains.get(chain)!.push(`-A ${chain} ${rule(...words)}`);
   };
 
   if (hasInternalEndpoints && ctx.clusterCIDR) {

@@ -118,3 +118,24 @@ e2e("partial syncs with topLevelChains 'when-changed' leave the kernel as a full
   for (const text of renderSync(moved, NODE).transactions) applyRestore(fresh, text);
   t.deepEqual(canonical(await kernelRules(ns)), canonical(fresh));
 });
+
+e2e('a chunked full resync of a node that has rules (state lost) applies chunk by chunk and leaves a fresh node\'s rules', async (t) => {
+  const ns = await scratchNamespace(t, 'resync');
+  const model = parseIptablesSave(renderJumpRules());
+  await restore(ns, renderJumpRules());
+  await applySync(ns, model, renderSync(snapshot(300), NODE, undefined, { chunkServices: 100 }));
+  // A new snapshot: 40 Services gone, every endpoint on another port; the agent knows nothing of
+  // the node but the chains iptables-save lists.
+  const next = snapshot(260);
+  for (const s of next.services) for (const ep of s.endpoints) ep.port = 9090;
+  const existing = [...(await kernelRules(ns)).get('nat')!.keys()];
+  const resync = renderSync(next, NODE, undefined, { chunkServices: 100, existingChains: existing });
+  t.is(resync.transactions.length, 4);
+  t.true(resync.stats.deletedChains >= 40 * 4);
+  await applySync(ns, model, resync);
+  const kernel = canonical(await kernelRules(ns));
+  t.deepEqual(kernel, canonical(model));
+  const fresh = parseIptablesSave(renderJumpRules());
+  for (const text of renderSync(next, NODE).transactions) applyRestore(fresh, text);
+  t.deepEqual(kernel, canonical(fresh));
+});

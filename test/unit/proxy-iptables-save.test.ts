@@ -135,3 +135,12 @@ test('parseRuleArgs: options belong to the module before them, negations to what
   t.deepEqual(spec.target, { name: 'DNAT', goto: false, options: [{ name: '--to-destination', values: ['1.2.3.4:80'], negated: false }] });
   t.deepEqual(parseRuleArgs(['-p', 'udp', '--dport', '53', '-j', 'ACCEPT']).matches, [{ name: 'udp', options: [{ name: '--dport', values: ['53'], negated: false }] }]);
 });
+
+test('a jump to a chain declared further down the same transaction is refused, as iptables-nft 1.8.9 refuses it', (t) => {
+  // iptables-restore said: "Chain 'KUBE-B' does not exist", although KUBE-B is declared below.
+  const error = t.throws(() => applyRestore(new Map(), '*nat\n:KUBE-A - [0:0]\n-A KUBE-A -j KUBE-B\n:KUBE-B - [0:0]\nCOMMIT\n'), { instanceOf: RestoreError });
+  t.regex(error!.message, /line 3: KUBE-A jumps to KUBE-B, which does not exist/);
+  // Declared first, each chain followed by its rules: accepted.
+  const rules = applyRestore(new Map(), '*nat\n:KUBE-B - [0:0]\n-A KUBE-B -j RETURN\n:KUBE-A - [0:0]\n-A KUBE-A -j KUBE-B\nCOMMIT\n');
+  t.deepEqual(rules.get('nat')!.get('KUBE-A')!.rules.map((r) => r.args), [['-j', 'KUBE-B']]);
+});

@@ -39,6 +39,7 @@ function declaredChains(transactions: readonly string[]): string[] {
 test('a full sync (no previous state) writes every chain in one transaction and reports it', (t) => {
   const out = renderSync(snapshot(3), NODE);
   t.is(out.transactions.length, 1);
+  t.is(out.chunks, 0);
   t.false(out.stats.partial);
   t.is(out.stats.services, 3);
   t.is(Object.keys(out.state.chains).length, 3 * 4); // a KUBE-SVC and three KUBE-SEP each
@@ -160,4 +161,105 @@ test("topLevelChains 'when-changed' (not upstream) skips unchanged top-level cha
   t.deepEqual(dump(apply(fastRemove.transactions, apply(fast.transactions, apply(full.transactions)))), dump(apply(renderSync(removed, NODE).transactions)));
 
   t.deepEqual(renderSync(removed, NODE, fastRemove.state, { topLevelChains: 'when-changed' }).transactions, [], 'nothing changed: nothing to restore');
+});
+
+/** Every kind of Service port chain: NodePort (KUBE-EXT), Local policies (KUBE-SVL), affinity, UDP, none. */
+function mixed(n: number, shift = 0): ProxySnapshot {
+  const services: ServiceSnapshot[] = [];
+  for (let i = 1; i <= n; i++) {
+    const kind = (i + shift) % 7;
+    const extra: Partial<ServiceSnapshot['service']> =
+      kind === 1 ? { nodePort: 30000 + i } : kind === 2 ? { nodePort: 30000 + i, externalTrafficPolicy: 'Local' } : kind === 3 ? { sessionAffinity: 'ClientIP', affinityTimeoutSeconds: 600 } : kind === 4 ? { protocol: 'UDP', port: 53, portName: 'dns' } : kind === 5 ? { internalTrafficPolicy: 'Local' } : {};
+    services.push(service(i, kind === 6 ? 0 : 3, extra));
+  }
+  return { services };
+}
+
+const SERVICE_CHAIN = /^KUBE-(SVC|SVL|EXT|SEP|FW)-/;
+const TAIL = /^-m comment --comment kubernetes service nodeports; NOTE: this must be the last rule in this chain -m addrtype --dst-type LOCAL -j KUBE-NODEPORTS$/;
+
+test('a chunked full sync onto a fresh node ends with exactly the rules of a one-transaction full sync, the NodePorts tail rule last', (t) => {
+  const snap = mixed(200);
+  const single = renderSync(snap, NODE, undefined, { chunkServices: 10_000 });
+  t.is(single.transactions.length, 1);
+  const expected = dump(apply(single.transactions));
+  const withChains = snap.services.filter((s) => s.endpoints.length > 0).length;
+  for (const chunkServices of [1, 7, 50, withChains - 1]) {
+    const chunked = renderSync(snap, NODE, undefined, { chunkServices });
+    t.is(chunked.transactions.length, Math.ceil(withChains / chunkServices) + 1, `chunks of ${chunkServices}: the Services with chains, then the top-level chains`);
+    // The model refuses a jump to a chain that does not exist yet, line by line, as iptables-nft does.
+    const node = apply(chunked.transactions);
+    t.deepEqual(dump(node), expected, `chunks of ${chunkServices}`);
+    t.regex(node.get('nat')!.get('KUBE-SERVICES')!.rules.at(-1)!.args.join(' '), TAIL);
+    for (const text of chunked.transactions.slice(0, -1)) t.deepEqual(declaredChains([text]).filter((c) => !SERVICE_CHAIN.test(c)), ['KUBE-MARK-MASQ'], 'chunks hold per-service chains only');
+    // The chunks do not depend on each other: in any order (here backwards), the same node.
+    t.is(chunked.chunks, chunked.transactions.length - 1);
+    const backwards = [...chunked.transactions.slice(0, chunked.chunks).reverse(), ...chunked.transactions.slice(chunked.chunks)];
+    t.deepEqual(dump(apply(backwards)), expected, `chunks of ${chunkServices}, applied backwards`);
+    t.deepEqual(chunked.state, single.state);
+    t.deepEqual(chunked.stats, { ...single.stats, rules: single.stats.rules + (chunked.transactions.length - 1) * 1 }, 'each chunk adds one KUBE-MARK-MASQ rule');
+  }
+});
+
+test('a chunked full resync of a node that has rules (no state) changes KUBE-SERVICES only in its last transaction and leaves a fresh node\'s rules', (t) => {
+  const node = apply(renderSync(mixed(150), NODE, undefined, { chunkServices: 40 }).transactions);
+  const before = dump(node);
+  // Other endpoints for most Services, 30 Services gone, kinds shuffled.
+  const after = mixed(120, 3);
+  for (const s of after.services) for (const ep of s.endpoints) ep.port = 8443;
+  const resync = renderSync(after, NODE, undefined, { chunkServices: 40, existingChains: [...node.get('nat')!.keys()] });
+  t.true(resync.transactions.length > 2);
+  resync.transactions.forEach((text, i) => {
+    applyRestore(node, text); // throws on a jump to a missing chain or the deletion of a chain in use
+    if (i === resync.transactions.length - 1) return;
+    for (const chain of ['nat/KUBE-SERVICES', 'nat/KUBE-NODEPORTS', 'filter/KUBE-SERVICES', 'filter/KUBE-EXTERNAL-SERVICES']) t.deepEqual(dump(node)[chain], before[chain], `${chain} after transaction ${i + 1}`);
+  });
+  t.true(resync.stats.deletedChains > 0);
+  t.deepEqual(dump(node), dump(apply(renderSync(after, NODE).transactions)));
+});
+
+/**
+ * iptables-nft 1.8.9's restore keeps the chains a transaction names in a sorted linked list
+ * (cache_chain_list_insert): every chain line and every rule walks it up to its chain, and again
+ * up to its jump target. Counts the string comparisons of that walk.
+ */
+function chainListComparisons(text: string): number {
+  const list: string[] = [];
+  let comparisons = 0;
+  const insert = (name: string): void => {
+    let i = 0;
+    for (; i < list.length; i++) {
+      comparisons++;
+      if (list[i]! >= name) break;
+    }
+    if (list[i] !== name) list.splice(i, 0, name);
+  };
+  for (const line of text.split('\n')) {
+    if (line.startsWith(':')) insert(line.slice(1).split(' ')[0]!);
+    if (!line.startsWith('-A ')) continue;
+    const words = line.split(' ');
+    insert(words[1]!);
+    const target = ruleTarget(words);
+    if (target?.startsWith('KUBE-')) insert(target);
+  }
+  return comparisons;
+}
+
+test('a chunk writes its endpoint chains first and each kind by descending name, which iptables-nft walks far faster', (t) => {
+  const out = renderSync(mixed(700), NODE, undefined, { chunkServices: 500 });
+  const chunk = out.transactions[0]!;
+  const names = declaredChains([chunk]).slice(1); // after KUBE-MARK-MASQ
+  const endpoints = names.filter((c) => c.startsWith('KUBE-SEP-'));
+  t.deepEqual(names, [...endpoints, ...names.filter((c) => !c.startsWith('KUBE-SEP-'))]);
+  t.deepEqual(endpoints, [...endpoints].sort().reverse());
+  t.deepEqual(names.slice(endpoints.length), names.slice(endpoints.length).sort().reverse());
+  // The same chains in upstream's layout, as the whole sync of those Services in one transaction
+  // writes them: every chain line (by Service), then every rule.
+  const key = (s: ServiceSnapshot): string => `${s.service.name}:${s.service.portName}/${s.service.protocol}`;
+  const first500 = mixed(700).services.filter((s) => s.endpoints.length > 0).sort((a, b) => (key(a) < key(b) ? -1 : 1)).slice(0, 500);
+  const single = renderSync({ services: first500 }, NODE, undefined, { chunkServices: 500 }).transactions[0]!;
+  const upstreamLayout = single.split('\n').filter((line) => /^(:|-A )KUBE-(SEP-|SVC-|SVL-|EXT-|MARK-MASQ )/.test(line)).join('\n');
+  t.deepEqual(declaredChains([upstreamLayout]).sort(), [...names, 'KUBE-MARK-MASQ'].sort(), 'the same chains');
+  const [ours, theirs] = [chainListComparisons(chunk), chainListComparisons(upstreamLayout)];
+  t.true(ours < 0.7 * theirs, `${ours} vs ${theirs} comparisons`);
 });
