@@ -94,7 +94,7 @@ function podEvents(type: WatchEventType, pod: Pod, before: Pod | undefined): Eve
   if (before?.status?.podIP && ip === before.status.podIP && isPodReady(pod) !== isPodReady(before)) {
     out.push(
       isPodReady(pod)
-        ? { involved: at, reason: 'Ready', message: 'Readiness probe succeeded: the pod is back in its Services\' endpoints', component: 'kubelet', host: node }
+        ? { involved: at, reason: 'Ready', message: 'Readiness probe succeeded: the pod is one of its Services\' endpoints again', component: 'kubelet', host: node }
         : { involved: at, reason: 'Unhealthy', message: 'Readiness probe failed: the pod leaves its Services\' endpoints', type: 'Warning', component: 'kubelet', host: node },
     );
   }

@@ -21,9 +21,13 @@ e2e('events -w shows a pod deletion, its replacement with a new IP, the endpoint
   watcher.kill('SIGINT');
   const lines = (await watcher).stdout.split('\n').filter(Boolean);
   const events = lines.map((l) => JSON.parse(l) as EventJson);
-  const after = events.slice(events.findIndex((e) => e.reason === 'Killing' && e.involvedObject.name === victim!.metadata.name));
-  t.true(after.length > 0, 'the deletion is reported');
-  t.regex(after[0]!.message, new RegExp(`IP ${victim!.status.podIP.replace(/\./g, '\\.')} is released`));
+  // A terminating pod first leaves the endpoints (and the rules), then stops: the story starts
+  // with the endpoints losing its IP (the listing before it holds the lab's earlier events).
+  const ip = victim!.status.podIP;
+  const after = events.slice(events.findIndex((e) => e.reason === 'EndpointsUpdated' && e.message.includes(`-${ip}:`)));
+  const killing = after.find((e) => e.reason === 'Killing' && e.involvedObject.name === victim!.metadata.name);
+  t.truthy(killing, 'the deletion is reported');
+  t.regex(killing!.message, new RegExp(`IP ${ip.replace(/\./g, '\\.')} is released`));
   const started = after.find((e) => e.reason === 'Started');
   const replacement = (await getPods(t, lab)).find((p) => p.metadata.name.startsWith('web-') && !p.metadata.name.includes(victim!.metadata.name) && started?.involvedObject.name === p.metadata.name);
   t.truthy(replacement, 'the replacement pod is reported as started');
