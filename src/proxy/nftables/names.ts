@@ -5,6 +5,7 @@
 // isAffinitySetName in pkg/proxy/nftables/proxier.go.
 import { hash } from 'node:crypto';
 import type { Protocol } from '../types.js';
+import { base32 } from '../hash.js';
 
 /** Upstream's chain name prefixes (servicePortPolicyClusterChainNamePrefix & co.). */
 export const PREFIX = {
@@ -104,23 +105,4 @@ export function namesFromListing(listing: string, kind: 'chain' | 'set'): string
     if (inTable && object && (object[1] === kind || (kind === 'set' && object[1] === 'map'))) names.push(object[2]!);
   }
   return names;
-}
-
-const BASE32_ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
-
-/** RFC 4648 base32 (Go's base32.StdEncoding) of whole 5-byte groups, so without padding. */
-function base32(bytes: Uint8Array): string {
-  let out = '';
-  let buffer = 0;
-  let bits = 0;
-  for (const byte of bytes) {
-    buffer = ((buffer << 8) | byte) & 0xffff;
-    bits += 8;
-    while (bits >= 5) {
-      out += BASE32_ALPHABET[(buffer >>> (bits - 5)) & 31];
-      bits -= 5;
-    }
-  }
-  if (bits > 0) out += BASE32_ALPHABET[(buffer << (5 - bits)) & 31];
-  return out;
 }
