@@ -1,12 +1,9 @@
 // Cluster DNS end to end: names resolve from pods through the standard resolver (resolv.conf as
 // kubelet writes it, search path, ndots:5), via kube-proxy's rules to the DNS pod, over UDP and
 // TCP; records follow the objects; another cluster-domain and cluster-dns are followed too.
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import type { ExecutionContext } from 'ava';
 import { execa } from 'execa';
-import { e2e, ok, useLab, getPods } from '../helpers/lab.js';
+import { e2e, ok, useLab, getPods, tempFile } from '../helpers/lab.js';
 
 const IMAGE = 'registry.k8s.io/e2e-test-images/agnhost:2.53';
 const MANIFEST = `
@@ -57,11 +54,6 @@ spec:
   containers: [{name: c, image: ${IMAGE}}]
 `;
 
-function tempFile(name: string, text: string): string {
-  const file = join(mkdtempSync(join(tmpdir(), 'knetlab-')), name);
-  writeFileSync(file, text);
-  return file;
-}
 
 async function execIn(lab: string, pod: string, namespace: string, argv: string[]) {
   return execa('ip', ['netns', 'exec', `kn.${lab}.pod.${namespace}.${pod}`, ...argv], { reject: false });

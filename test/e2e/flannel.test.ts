@@ -1,21 +1,13 @@
 // Networking between nodes as flannel does it, end to end: VXLAN (flannel.1, VNI 1, UDP 8472)
 // and host-gw on a four-node lab, seen on the wire with tcpdump on the LAN; switching backend on a
 // running lab; nodes joining and leaving; and host access from the host's own shell.
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import type { ExecutionContext } from 'ava';
 import { execa } from 'execa';
-import { e2e, ok, useLab, getPods, type PodJson } from '../helpers/lab.js';
+import { e2e, ok, useLab, getPods, type PodJson, tempFile } from '../helpers/lab.js';
 
 const IMAGE = 'registry.k8s.io/e2e-test-images/agnhost:2.53';
 const NODES = ['server', 'agent-1', 'agent-2', 'agent-3'];
 
-function tempFile(name: string, text: string): string {
-  const file = join(mkdtempSync(join(tmpdir(), 'knetlab-')), name);
-  writeFileSync(file, text);
-  return file;
-}
 
 function config(backend: string, extra = ''): string {
   return tempFile('config.yaml', `flannel-backend: ${backend}\n${extra}nodes:\n${NODES.map((n, i) => `  - {name: ${n}, role: ${i ? 'agent' : 'server'}}`).join('\n')}\n`);

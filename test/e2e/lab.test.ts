@@ -1,19 +1,12 @@
 // The foundation, end to end against the real kernel: a lab comes up from a config and
 // manifests, pods on different nodes reach each other without NAT, objects have kubectl's shape,
 // `up` is idempotent, and `down` leaves nothing, even after the agent was killed.
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { e2e, ok, knetlab, useLab, getPods, curlInPod, leftovers, labNamespaces, ROOT, type PodJson } from '../helpers/lab.js';
+import { e2e, ok, knetlab, useLab, getPods, curlInPod, leftovers, labNamespaces, ROOT, type PodJson, tempFile } from '../helpers/lab.js';
 import { contains, parseCidr } from '../../src/ipam/cidr.js';
 
 const HELLO = join(ROOT, 'examples/hello.yaml');
 
-function tempFile(name: string, text: string): string {
-  const file = join(mkdtempSync(join(tmpdir(), 'knetlab-')), name);
-  writeFileSync(file, text);
-  return file;
-}
 
 function podsManifest(names: string[]): string {
   return names

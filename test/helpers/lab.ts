@@ -2,7 +2,9 @@
 // a lab leaves nothing behind (namespaces, state directory, agent process) once it is down.
 import test, { type ExecutionContext, type TestFn } from 'ava';
 import { execa, type Result } from 'execa';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -83,4 +85,11 @@ export async function getPods(t: ExecutionContext, lab: string): Promise<PodJson
 export async function curlInPod(lab: string, pod: string, url: string): Promise<string> {
   const r = await execa('ip', ['netns', 'exec', `kn.${lab}.pod.default.${pod}`, 'curl', '-sS', '--max-time', '3', url], { reject: false });
   return r.exitCode === 0 ? r.stdout : `curl failed (${r.exitCode}): ${r.stderr}`;
+}
+
+/** Writes a file in a fresh temporary directory (a config or manifest for one test). */
+export function tempFile(name: string, text: string): string {
+  const file = join(mkdtempSync(join(tmpdir(), 'knetlab-')), name);
+  writeFileSync(file, text);
+  return file;
 }
