@@ -113,15 +113,20 @@ export class KubeProxy {
     try {
       // A node kube-proxy has not seen yet (or whose canary vanished) gets the jumps from the
       // built-in chains and the canary first: only the jumps that are missing, never twice.
-      if (!this.jumped.has(key)) {
+      const fresh = !this.jumped.has(key);
+      if (fresh) {
         await ensureJumps(node);
         this.jumped.add(key);
       }
       // Unlike upstream, a partial sync rewrites KUBE-SERVICES and the other top-level chains only
       // when they changed: at thousands of Services that is the difference between ~300 ms and a
       // few tens. A hand edit there waits for the periodic full sync (iptables-sync-period).
-      const out = renderSync(snapshot, { nodeName: node.name, nodeIPs: [node.ip], clusterCIDR: plan.clusterCIDR }, previous, { topLevelChains: 'when-changed' });
-      for (const transaction of out.transactions) await restore(node, transaction);
+      // freshNode is only an ordering hint for a node without rules: it cannot make them wrong.
+      const out = renderSync(snapshot, { nodeName: node.name, nodeIPs: [node.ip], clusterCIDR: plan.clusterCIDR }, previous, { topLevelChains: 'when-changed', freshNode: fresh });
+      // The leading chunks of a large full sync are independent: two restores at a time, then the rest in order.
+      const chunks = out.transactions.slice(0, out.chunks);
+      for (let i = 0; i < chunks.length; i += 2) await Promise.all(chunks.slice(i, i + 2).map((t) => restore(node, t)));
+      for (const transaction of out.transactions.slice(out.chunks)) await restore(node, transaction);
       this.states.set(key, out.state);
       const lines = out.transactions.reduce((n, t) => n + t.split('\n').length, 0);
       const record = { node: node.name, at: new Date().toISOString(), ms: Math.round(performance.now() - started), partial: !!previous, lines };

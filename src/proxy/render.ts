@@ -6,7 +6,7 @@
 import { renderSync, type RenderOptions } from './sync.js';
 import type { NodeContext, ProxySnapshot } from './types.js';
 
-export { renderSync, RenderCache, DEFAULT_CHUNK_SERVICES, FRESH_NODE_CHUNK_SERVICES, LARGE_CLUSTER_ENDPOINTS, type RenderOptions, type SyncResult, type SyncState, type SyncStats } from './sync.js';
+export { renderSync, RenderCache, DEFAULT_CHUNK_SERVICES, LARGE_CLUSTER_ENDPOINTS, type RenderOptions, type SyncResult, type SyncState, type SyncStats } from './sync.js';
 export { renderJumpRules, CANARY_CHAIN, CANARY_TABLES, MASQUERADE_MARK } from './chains.js';
 export { servicePortChainName, endpointChainName, servicePortName } from './hash.js';
 

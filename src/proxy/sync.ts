@@ -27,16 +27,13 @@ export interface SyncState {
 }
 
 export interface RenderOptions {
-  /**
-   * Above this many Services with chains to write, write them in transactions of this many.
-   * Default: 500, or 250 with freshNode.
-   */
+  /** Above this many Services with chains to write, write them in transactions of this many. */
   chunkServices?: number;
   /**
    * The caller knows the node has none of kube-proxy's chains yet, only the jump rules of
-   * renderJumpRules (a node just created). A hint, the rules are the same: chunks are smaller and
-   * ordered for a faster restore, at the price of slightly slower partial syncs until the next
-   * full sync (see transactions.ts).
+   * renderJumpRules (a node just created). A hint, the rules are the same: the chains inside each
+   * chunk are ordered for a faster restore, at the price of slightly slower partial syncs until
+   * the next full sync (see transactions.ts).
    */
   freshNode?: boolean;
   /**
@@ -89,8 +86,6 @@ export interface SyncResult {
 }
 
 export const DEFAULT_CHUNK_SERVICES = 500;
-/** On a fresh node a transaction costs less (nothing reaches its chains yet): smaller chunks pay. */
-export const FRESH_NODE_CHUNK_SERVICES = 250;
 /** Upstream's largeClusterEndpointsThreshold. */
 export const LARGE_CLUSTER_ENDPOINTS = 1000;
 
@@ -101,7 +96,7 @@ const cacheOfState = new WeakMap<SyncState, RenderCache>();
 
 /** `previous` undefined: full sync. Otherwise a partial sync on top of what `previous` describes. */
 export function renderSync(snapshot: ProxySnapshot, node: NodeContext, previous?: SyncState, options: RenderOptions = {}): SyncResult {
-  const chunkServices = options.chunkServices ?? (options.freshNode ? FRESH_NODE_CHUNK_SERVICES : DEFAULT_CHUNK_SERVICES);
+  const chunkServices = options.chunkServices ?? DEFAULT_CHUNK_SERVICES;
   if (!Number.isInteger(chunkServices) || chunkServices < 1) throw new RangeError(`chunkServices must be a positive integer, not ${chunkServices}`);
   const cache = options.cache === false ? undefined : (options.cache ?? (previous && cacheOfState.get(previous)) ?? new RenderCache());
   const ports = uniqueSortedPorts(snapshot.services, cache);

@@ -24,8 +24,8 @@
 //   time (upstream's order: 1.66 s); the partial syncs that follow cost what they cost before.
 // - 'by-name', for a fresh node: all endpoint chains of the chunk by descending name, then all
 //   service chains, whose lines then walk past endpoint names that differ from theirs in the 7th
-//   character. 1.36 s (1.27 s in chunks of 250), but every partial sync after it costs ~6 ms more
-//   (58 -> 64 ms at 5,000) until a full resync writes the rules again, Service by Service.
+//   character. 1.36 s, but every partial sync after it costs ~6 ms more (58 -> 64 ms at 5,000)
+//   until a full resync writes the rules again, Service by Service.
 import { FILTER_TOP_LEVEL_CHAINS, KUBE_MARK_MASQ, NAT_TOP_LEVEL_CHAINS, markMasqRules } from './chains.js';
 import type { RenderedChain } from './render-cache.js';
 import { chainLine, tableSection } from './rules-text.js';

@@ -176,7 +176,7 @@ async function measureScale(services: number, options: RenderOptions): Promise<S
     const other = await freshNode();
     try {
       const snapshot = snapshotOf(services);
-      const hinted = { ...options, freshNode: true, chunkServices: Math.max(1, Math.floor((options.chunkServices ?? DEFAULT_CHUNK_SERVICES) / 2)) };
+      const hinted = { ...options, freshNode: true };
       figures[how === 'sequential' ? 'freshHinted' : 'freshParallel'] = await measureSync(other, () => renderSync(snapshot, NODE, undefined, hinted), how);
       const rules = await natRules(other);
       if (rules !== figures.kernelNatRules) throw new Error(`${services} Services: ${rules} nat rules after the ${how} full sync, ${figures.kernelNatRules} after the sequential one`);
@@ -246,7 +246,7 @@ const LABELS: Record<Kind, string> = {
 };
 const NOTES: Record<Kind, string> = {
   fresh: '(one iptables-restore per transaction, as the agent does)',
-  freshHinted: '(chunks half as big, ordered for the restore; later partial syncs ~6 ms slower)',
+  freshHinted: '(chains in each chunk ordered for the restore; later partial syncs ~6 ms slower)',
   freshParallel: '(with the hint, two iptables-restore at a time for the chunks, then the last)',
   resync: '(no state, every chain rewritten; top-level chains atomic)',
   partialAlways: '(upstream: top-level chains rewritten)',
@@ -255,7 +255,6 @@ const NOTES: Record<Kind, string> = {
 
 async function main(): Promise<void> {
   const { values } = parseArgs({ options: { runs: { type: 'string', default: '3' }, chunk: { type: 'string', default: String(DEFAULT_CHUNK_SERVICES) }, json: { type: 'boolean', default: false } } });
-  // --chunk N: chunks of N Services, and of N/2 with the freshNode hint (the defaults: 500 and 250).
   const runs = Number(values.runs);
   if (!Number.isInteger(runs) || runs < 1) throw new Error(`--runs wants a positive integer, not "${values.runs}"`);
   const chunkServices = Number(values.chunk);
@@ -264,7 +263,7 @@ async function main(): Promise<void> {
   quiet = values.json;
   const loadBefore = loadSummary();
   log(`load before: ${loadBefore}`);
-  log(`median of ${runs} run(s), each in fresh namespaces; 3 endpoints a Service; chunks of ${chunkServices} Services (${Math.max(1, Math.floor(chunkServices / 2))} with the freshNode hint)`);
+  log(`median of ${runs} run(s), each in fresh namespaces; 3 endpoints a Service; chunks of ${chunkServices} Services`);
   try {
     const results: Record<string, Record<string, SyncFigures & { totalMs: number; totalCpuMs: number }> & { kernelNatRules?: number }> = {};
     for (const services of [1000, 5000]) {

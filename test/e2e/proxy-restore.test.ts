@@ -139,3 +139,19 @@ e2e('a chunked full resync of a node that has rules (state lost) applies chunk b
   for (const text of renderSync(next, NODE).transactions) applyRestore(fresh, text);
   t.deepEqual(kernel, canonical(fresh));
 });
+
+e2e('with the freshNode hint, chunks applied two iptables-restore at a time leave the rules a one-transaction sync leaves', async (t) => {
+  const ns = await scratchNamespace(t, 'parallel');
+  await restore(ns, renderJumpRules());
+  const full = renderSync(snapshot(600), NODE, undefined, { chunkServices: 100, freshNode: true });
+  t.is(full.chunks, 7);
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < full.chunks) await restore(ns, full.transactions[next++]!);
+  };
+  await Promise.all([worker(), worker()]);
+  for (const text of full.transactions.slice(full.chunks)) await restore(ns, text);
+  const single = parseIptablesSave(renderJumpRules());
+  for (const text of renderSync(snapshot(600), NODE, undefined, { chunkServices: 10_000 }).transactions) applyRestore(single, text);
+  t.deepEqual(canonical(await kernelRules(ns)), canonical(single));
+});
