@@ -1,6 +1,6 @@
 import { KnetlabCommand, labFlag } from '../../src/cli/base.js';
 import { AgentClient } from '../../src/client.js';
-import type { NodeSyncRecord } from '../../src/agent/kube-proxy.js';
+import type { NodeSyncRecord } from '../../src/agent/kube-proxy/index.js';
 
 export default class ProxyResync extends KnetlabCommand {
   static override summary = "Make kube-proxy rewrite every node's rules now (a full sync)";

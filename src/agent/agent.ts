@@ -14,11 +14,11 @@ import { Cluster, type Log } from './cluster.js';
 import { endpointsFor } from './controllers/endpoints.js';
 import { ownedBy, planDeployment } from './controllers/deployments.js';
 import { hasReadinessProbe } from './controllers/pod-state.js';
-import { KubeProxy } from './kube-proxy.js';
+import { KubeProxy } from './kube-proxy/index.js';
 import { withReadiness } from './objects.js';
 import { ReadinessProber } from './probes.js';
 import { EventRecorder } from './events.js';
-import { proxySyncPeriodMs } from '../config/duration.js';
+import { proxySyncPeriodMs } from '../config/kube-proxy-args.js';
 import { sweepTraceRules } from '../trace/rules.js';
 import { ensureBuiltins } from './builtins.js';
 import { DnsMetrics } from '../dns/server.js';
@@ -76,11 +76,11 @@ export class Agent {
     this.cluster = new Cluster(lab, this.store, log, saved?.ipam ?? {}, hooks, environment, saved?.plan);
     this.events = new EventRecorder(this.store, () => this.labConfig?.clusterDomain ?? 'cluster.local');
     this.events.attach();
-    this.proxy = new KubeProxy(this.store, () => this.cluster.config, (node) => this.cluster.nodeEpoch(node), log, (sync) =>
+    this.proxy = new KubeProxy(this.store, () => this.cluster.config, (node) => this.cluster.nodeEpoch(node), log, (sync, tool) =>
       this.events.record({
         involved: { kind: 'Node', name: sync.node },
         reason: 'Synced',
-        message: `iptables-restore: ${sync.partial ? 'partial' : 'full'} sync, ${sync.lines} lines in ${sync.ms} ms`,
+        message: `${tool}: ${sync.partial ? 'partial' : 'full'} sync, ${sync.lines} lines in ${sync.ms} ms`,
         component: 'kube-proxy',
         host: sync.node,
       }),
@@ -199,7 +199,7 @@ export class Agent {
         this.labConfig = config;
         if (dnsMoved) this.cluster.sandboxes.rewriteEtc();
         const changes = await this.cluster.applyConfig(config);
-        this.proxy.startLoops(proxySyncPeriodMs(config.kubeProxyArgs));
+        this.proxy.configure({ mode: config.proxyMode, serviceCIDR: config.serviceCIDR, fullSyncEveryMs: proxySyncPeriodMs(config.kubeProxyArgs) });
         const servers = (this.cluster.config?.nodes ?? []).filter((n) => n.role === 'server').map((n) => n.ip);
         ensureBuiltins(this.store, this.services!, config, servers);
         writeFileSync(this.paths.config, JSON.stringify(config, null, 2));

@@ -48,10 +48,11 @@ node-cidr-mask-size-ipv4: 24
 #   other until you wire it yourself (for exercises).
 flannel-backend: vxlan
 
-# Flags for kube-proxy, as key=value. knetlab renders kube-proxy's iptables rules, which is
-# kube-proxy's default mode, so nothing needs to be set here:
+# Flags for kube-proxy, as key=value. Its default mode, iptables, needs nothing set here;
+# nftables mode (GA since Kubernetes 1.33) writes one nftables table instead of iptables chains.
+# Change the mode and run knetlab up again: the rules of the other mode are removed.
 # kube-proxy-arg:
-#   - proxy-mode=iptables
+#   - proxy-mode=nftables
 
 # --- knetlab's own keys (not k3s) ---
 

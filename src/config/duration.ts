@@ -10,12 +10,3 @@ export function parseDuration(text: string): number | undefined {
   for (const [, n, unit] of text.matchAll(PART)) ms += Number(n) * UNIT_MS[unit!]!;
   return ms;
 }
-
-/** kube-proxy's --iptables-sync-period from kube-proxy-arg (default 30 s): how often a full sync repairs the rules. */
-export function proxySyncPeriodMs(kubeProxyArgs: readonly string[]): number {
-  for (const arg of kubeProxyArgs) {
-    const [flag, value] = arg.replace(/^--?/, '').split('=', 2);
-    if (flag === 'iptables-sync-period' && value !== undefined) return parseDuration(value) ?? 30_000;
-  }
-  return 30_000;
-}

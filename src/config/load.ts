@@ -7,6 +7,7 @@ import { InvalidInputError, UsageError } from '../errors.js';
 import { parseCidr } from '../ipam/cidr.js';
 import { DEFAULT_CONFIG_YAML } from './default.js';
 import { parseYaml } from './parse.js';
+import { proxyModeOf } from './kube-proxy-args.js';
 import { RULES, assignLanIPs, isFlannelBackend, parsePortRange } from './rules.js';
 import { normalise, type Draft } from './schema.js';
 import type { LabConfig } from './types.js';
@@ -65,6 +66,7 @@ function toLabConfig(draft: Draft): LabConfig {
   const nodes = draft.nodes!;
   const ips = assignLanIPs(nodes, parseCidr(draft['lan-cidr']!)!);
   const args = draft['kube-proxy-arg']!;
+  const kubeProxyArgs = Array.isArray(args) ? [...args] : [args];
   const backend = draft['flannel-backend']!;
   if (!isFlannelBackend(backend)) throw new Error(`flannel-backend ${backend} passed the rules`); // unreachable
   return {
@@ -74,8 +76,8 @@ function toLabConfig(draft: Draft): LabConfig {
     clusterDomain: draft['cluster-domain']!,
     serviceNodePortRange: parsePortRange(draft['service-node-port-range']!)!,
     flannelBackend: backend,
-    proxyMode: 'iptables',
-    kubeProxyArgs: Array.isArray(args) ? [...args] : [args],
+    proxyMode: proxyModeOf(kubeProxyArgs),
+    kubeProxyArgs,
     nodeCIDRMaskSize: draft['node-cidr-mask-size-ipv4']!,
     lanCIDR: draft['lan-cidr']!,
     hostAccess: draft['host-access']!,

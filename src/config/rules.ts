@@ -8,6 +8,7 @@ import { DEFAULTS } from './default.js';
 import { DNS1123_LABEL, LABEL_NAME, isDNS1123Subdomain, labelKeyProblem, sanitize, suggestLabelKey, type Draft, type DraftNode } from './schema.js';
 import { KUBE_PROXY_FLAGS, closest, didYouMean } from './suggest.js';
 import { parseDuration } from './duration.js';
+import { isProxyMode } from './kube-proxy-args.js';
 import type { FlannelBackend } from './types.js';
 
 export type Rule = (config: Draft, sm: SourceMap) => Diagnostic[];
@@ -282,9 +283,9 @@ const kubeProxyArgs: Rule = (config, sm) => {
     const flag = arg.slice(0, eq).replace(/^--?/, '');
     const value = arg.slice(eq + 1);
     if (flag === 'proxy-mode') {
-      if (value === 'iptables') return [];
-      if (value === 'nftables' || value === 'ipvs') return [sm.diagnostic(at, `proxy-mode=${value} is not available in this version of knetlab yet`, 'use proxy-mode=iptables, or delete the flag: iptables is the default')];
-      return [sm.diagnostic(at, `${JSON.stringify(value)} is not a kube-proxy mode`, 'use proxy-mode=iptables')];
+      if (isProxyMode(value)) return [];
+      if (value === 'ipvs') return [sm.diagnostic(at, 'proxy-mode=ipvs is not available in knetlab', 'use proxy-mode=iptables (the default) or proxy-mode=nftables')];
+      return [sm.diagnostic(at, `${JSON.stringify(value)} is not a kube-proxy mode`, 'use proxy-mode=iptables (the default) or proxy-mode=nftables')];
     }
     if (flag === 'iptables-sync-period') {
       const ms = parseDuration(value);

@@ -4,7 +4,8 @@
 export type NodeRole = 'server' | 'agent';
 /** vxlan is k3s's default; none leaves cross-node pod traffic unrouted (for exercises). */
 export type FlannelBackend = 'vxlan' | 'host-gw' | 'none';
-export type ProxyMode = 'iptables';
+/** iptables is kube-proxy's default; nftables is GA since Kubernetes 1.33. */
+export type ProxyMode = 'iptables' | 'nftables';
 
 export interface NodeSpec {
   name: string;

@@ -93,3 +93,18 @@ export function tempFile(name: string, text: string): string {
   writeFileSync(file, text);
   return file;
 }
+
+/** kube-proxy's modes: the Services and DNS tests run in each. */
+export const PROXY_MODES = ['iptables', 'nftables'] as const;
+export type ProxyModeName = (typeof PROXY_MODES)[number];
+
+/** A config.yaml for `up -c` that runs kube-proxy in MODE, plus any other keys. */
+export function proxyModeConfig(mode: ProxyModeName, extra = ''): string {
+  return tempFile('config.yaml', `kube-proxy-arg: [proxy-mode=${mode}]\n${extra}`);
+}
+
+/** A node's Service rules as text: the nat table in iptables mode, `table ip kube-proxy` in nftables mode. */
+export async function proxyRules(lab: string, node: string, mode: ProxyModeName): Promise<string> {
+  const argv = mode === 'iptables' ? ['iptables-save', '-t', 'nat'] : ['/usr/sbin/nft', 'list', 'table', 'ip', 'kube-proxy'];
+  return (await execa('ip', ['netns', 'exec', `kn.${lab}.node.${node}`, ...argv])).stdout;
+}

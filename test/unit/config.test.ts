@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DEFAULT_CONFIG_YAML } from '../../src/config/default.js';
 import { checkConfig, loadConfig, parseConfig } from '../../src/config/load.js';
+import { proxyModeOf, proxySyncPeriodMs } from '../../src/config/kube-proxy-args.js';
 import { closest, editDistance } from '../../src/config/suggest.js';
 import type { LabConfig } from '../../src/config/types.js';
 import { formatDiagnostic, type Diagnostic } from '../../src/diagnostics.js';
@@ -99,6 +100,15 @@ test('an exercise lab: flannel-backend none with host access', (t) => {
   t.deepEqual(warnings, []);
   t.like(config, { flannelBackend: 'none', hostAccess: true });
   t.deepEqual(config.nodes.map((n) => n.name), ['server', 'agent-1']);
+});
+
+test('kube-proxy in nftables mode: the mode and the sync period are read from kube-proxy-arg', (t) => {
+  const { config, warnings } = parseConfig(fixture('valid/proxy-mode-nftables.yaml'), 'config.yaml');
+  t.deepEqual(warnings, []);
+  t.is(config.proxyMode, 'nftables');
+  t.is(proxySyncPeriodMs(config.kubeProxyArgs), 60_000);
+  t.is(proxyModeOf(['proxy-mode=nftables', '--proxy-mode=iptables']), 'iptables', 'the last flag wins, as in Go');
+  t.is(proxySyncPeriodMs([]), 30_000);
 });
 
 /** The errors (not warnings) for a config text. */

@@ -1,7 +1,7 @@
 // The nft model the other nftables tests lean on must refuse what nft refuses, or those tests
 // prove nothing; and the texts for switching modes (switch.ts) must remove what they promise.
 import test from 'ava';
-import { renderIptablesCleanup, renderNftCleanup } from '../../src/proxy/nftables/index.js';
+import { iptablesTablesLeftEmpty, renderIptablesCleanup, renderNftCleanup } from '../../src/proxy/nftables/index.js';
 import { applyNft, dumpNft, emptyNftTable, NftModelError } from '../../src/proxy/nftables/model.js';
 
 const T = 'ip kube-proxy';
@@ -102,4 +102,10 @@ test('iptables cleanup: every jump from a built-in chain deleted, every KUBE-* c
     ].join('\n'),
   );
   t.is(renderIptablesCleanup('*filter\n:INPUT ACCEPT [0:0]\n-A INPUT -j ACCEPT\nCOMMIT\n'), '', 'nothing of iptables mode: nothing to do');
+});
+
+test('iptables cleanup: the tables kube-proxy alone used are deleted too, the others stay', (t) => {
+  // mangle and nat held only kube-proxy's chains and jumps; filter has OTHER and an ACCEPT rule.
+  t.deepEqual(iptablesTablesLeftEmpty(IPTABLES_SAVE), ['ip mangle', 'ip nat']);
+  t.deepEqual(iptablesTablesLeftEmpty('*nat\n:PREROUTING DROP [0:0]\nCOMMIT\n'), [], 'a policy other than ACCEPT is somebody else\'s');
 });

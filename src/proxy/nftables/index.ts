@@ -10,7 +10,7 @@ import { renderNftSync, type NftSyncOptions } from './sync.js';
 
 export { renderNftSync, DEFAULT_CHUNK_LINES, type NftSyncOptions, type NftSyncResult, type NftSyncState, type NftSyncStats, type NftPortRecord } from './sync.js';
 export { NftPortMemo } from './memo.js';
-export { renderNftCleanup, renderIptablesCleanup } from './switch.js';
+export { renderNftCleanup, renderIptablesCleanup, iptablesTablesLeftEmpty } from './switch.js';
 export { hashAndTruncate, servicePortChainNameBase, servicePortEndpointChainNameBase, portChainNames, endpointNames, isServiceChainName, isAffinitySetName, namesFromListing } from './names.js';
 export { TABLE as NFT_TABLE, MASQUERADE_MARK as NFT_MASQUERADE_MARK, BASE_CHAINS as NFT_BASE_CHAINS } from './setup.js';
 

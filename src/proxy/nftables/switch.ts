@@ -55,6 +55,23 @@ export function renderIptablesCleanup(iptablesSave: string): string {
   return out;
 }
 
+/**
+ * The iptables tables (as `ip nat`, `ip filter`, ...) that renderIptablesCleanup leaves with no
+ * rule and no chain of their own: iptables-nft made them for kube-proxy, and `nft list ruleset`
+ * should not show them once it is gone. A table that anything else uses stays.
+ */
+export function iptablesTablesLeftEmpty(iptablesSave: string): string[] {
+  const empty: string[] = [];
+  for (const [name, table] of parseIptablesSave(iptablesSave)) {
+    const builtin = new Set(BUILTIN_CHAINS[name] ?? []);
+    const onlyKube = [...table.values()].every((chain) =>
+      builtin.has(chain.name) ? chain.policy === 'ACCEPT' && chain.rules.every((r) => ruleTarget(r.args)?.startsWith(KUBE_PREFIX)) : chain.name.startsWith(KUBE_PREFIX),
+    );
+    if (onlyKube) empty.push(`ip ${name}`);
+  }
+  return empty;
+}
+
 /** A rule argument as iptables-restore reads it back: quoted when it has a space or a quote. */
 function quoteArg(arg: string): string {
   return /[\s"'\\]/.test(arg) || arg === '' ? `"${arg.replace(/(["\\])/g, '\\$1')}"` : arg;
