@@ -150,7 +150,7 @@ test('proxy render prints the full-sync restore text of the example', async (t) 
   t.notRegex(r.stdout, /10\.42\.2\.8/, 'the not-ready endpoint gets no rules');
 });
 
-test('proxy render: invalid input exits 2 with file:line:col; --mode nftables exits 2', async (t) => {
+test('proxy render: invalid input exits 2 with file:line:col', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'knetlab-proxy-'));
   const file = join(dir, 'bad.yaml');
   writeFileSync(file, 'apiVersion: v1\nkind: Endpoints\nmetadata: {name: web}\nsubsets: [{addresses: [{ip: not-an-ip}], ports: [{port: 80}]}]\n');
@@ -158,10 +158,19 @@ test('proxy render: invalid input exits 2 with file:line:col; --mode nftables ex
   t.is(bad.exitCode, 2);
   t.true(bad.stderr.includes(`${file}:4:29 subsets[0].addresses[0].ip: "not-an-ip" is not an IPv4 address`), bad.stderr);
   t.is(bad.stdout, '');
-  const nft = await proxyRender(['-f', 'examples/proxy-objects.yaml', '--cluster-cidr', '10.42.0.0/16', '--mode', 'nftables']);
-  t.is(nft.exitCode, 2);
-  t.regex(nft.stderr, /--mode nftables is not available yet/);
   const cidr = await proxyRender(['-f', 'examples/proxy-objects.yaml', '--cluster-cidr', '10.42.0.0']);
   t.is(cidr.exitCode, 2);
   t.regex(cidr.stderr, /is not an IPv4 CIDR/);
+  const serviceCIDR = await proxyRender(['-f', 'examples/proxy-objects.yaml', '--cluster-cidr', '10.42.0.0/16', '--mode', 'nftables', '--service-cidr', '10.43.0.0']);
+  t.is(serviceCIDR.exitCode, 2);
+  t.regex(serviceCIDR.stderr, /--service-cidr "10.43.0.0" is not an IPv4 CIDR/);
+});
+
+test('proxy render --mode nftables prints the nft -f input of table ip kube-proxy', async (t) => {
+  const r = await proxyRender(['-f', 'examples/proxy-objects.yaml', '--cluster-cidr', '10.42.0.0/16', '--node-ip', '192.168.100.10', '--mode', 'nftables', '--service-cidr', '10.43.0.0/16']);
+  t.is(r.exitCode, 0, r.stderr);
+  t.regex(r.stdout, /^add table ip kube-proxy /);
+  t.regex(r.stdout, /add chain ip kube-proxy service-\S+-default\/web\/tcp\/http \{ .*numgen random mod 2 vmap \{ 0 : goto endpoint-\S+__10\.42\.1\.9\/8080 , 1 : goto endpoint-/);
+  t.regex(r.stdout, /ip daddr \{ 10\.43\.0\.0\/16 \} drop/);
+  t.notRegex(r.stdout, /10\.42\.2\.8/, 'the not-ready endpoint gets no rules');
 });
