@@ -10,7 +10,7 @@ import { requestTrace } from '../src/trace/request.js';
 export default class Trace extends KnetlabCommand {
   static override summary = "Send one real request and print the kernel's trace of it: every hook, chain and verdict, the DNAT chosen, the reply";
   static override description =
-    'Temporary TRACE rules (mangle PREROUTING and OUTPUT, matched on the connection\'s conntrack tuple) make every node report the packets of this one connection to `nft monitor trace`; they are removed when the trace ends, also when the command is interrupted. From the LAN, svc/NAME goes to the Service\'s NodePort on the first node.';
+    'Temporary TRACE rules (mangle PREROUTING and OUTPUT, matched on the connection\'s conntrack tuple) make every node report the packets of this one connection to `nft monitor trace`; they are removed when the trace ends, also when the command is interrupted. The trace shows kube-proxy\'s rules in either proxy mode: the KUBE-SERVICES, KUBE-SVC-* and KUBE-SEP-* chains of iptables mode, or the services, service-* and endpoint-* chains of `table ip kube-proxy` in nftables mode. From the LAN, svc/NAME goes to the Service\'s NodePort on the first node.';
   static override examples = [
     '<%= config.bin %> trace --from pod/web-abc12 --to svc/web',
     '<%= config.bin %> trace --from node/agent-1 --to svc/web:udp --proto udp',

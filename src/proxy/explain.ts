@@ -15,6 +15,8 @@ export interface ExplainNode {
   share?: number;
   /** The rule's own `--probability`: of what is left after the branches above it. */
   probability?: number;
+  /** How the share is drawn when not by a probability: nftables' `numgen random mod 3 = 0`. */
+  draw?: string;
   dnat?: string;
   children: ExplainNode[];
 }
@@ -96,11 +98,11 @@ function describe(rule: ParsedRule): Pick<ExplainNode, 'rule' | 'packets' | 'dna
   return { rule: text, packets: rule.counters?.packets, ...(dnat ? { dnat } : {}) };
 }
 
-/** The tree as text, one rule per line, with counters and shares. */
+/** The tree as text, one rule per line, with shares, and counters where the rules have them. */
 export function formatExplain(roots: ExplainNode[]): string {
   const lines: string[] = [];
   const visit = (n: ExplainNode, prefix: string, last: boolean, top: boolean) => {
-    const rest = n.probability !== undefined ? `p=${n.probability.toFixed(4)} of the rest` : 'the rest';
+    const rest = n.probability !== undefined ? `p=${n.probability.toFixed(4)} of the rest` : (n.draw ?? 'the rest');
     const share = n.share !== undefined ? `${(n.share * 100).toFixed(1)}% (${rest})  ` : '';
     const packets = n.packets !== undefined ? `   [${n.packets} pkts]` : '';
     const head = top ? `${n.chain}: ` : '';

@@ -4,9 +4,14 @@
 // `nft -a list ruleset` and `iptables-save` list a chain's rules in the same order: zipping the
 // two listings chain by chain gives, for each handle, the rule as iptables prints it, comment and
 // all. A chain whose two listings differ in length (a resync between them) is left out.
+//
+// In nftables mode kube-proxy's rules are nft's own and need no such zipping, but they carry no
+// comment naming the Service either: their chain names do (`service-HASH-ns/name/proto/port`,
+// `endpoint-HASH-ns/name/proto/port__ip/port`), and the hops get comments worded from them.
 import { run } from '../kernel/exec.js';
 import { parseIptablesSave } from '../proxy/iptables-save.js';
-import { nftBinary } from './monitor.js';
+import { nftBinary } from '../proxy/nftables/index.js';
+import { KUBE_PROXY_TABLE } from './parse.js';
 import type { Hop, RuleInfo, TraceNode } from './types.js';
 
 /** Rule handles per table and chain, in order, from `nft -a list ruleset` (family ip only). */
@@ -82,7 +87,8 @@ export async function readRuleInfo(node: TraceNode, wanted: (table: string, hand
 /**
  * Fills in each hop's comment and iptables form from the rules read for its node. A rule added
  * after the monitor started (a kube-proxy sync during the trace) is only an `unknown rule handle
- * N` to nft: then what it did is read from its iptables form. Pure.
+ * N` to nft: then what it did is read from its iptables form. Hops in kube-proxy's nftables
+ * table get theirs from its chain names (annotateKubeProxyHops). Pure.
  */
 export function annotateHops(node: string, hops: Hop[], rules: RuleInfo[]): void {
   for (const hop of hops) {
@@ -96,6 +102,39 @@ export function annotateHops(node: string, hops: Hop[], rules: RuleInfo[]): void
       if (nat) hop.nat = nat;
     }
   }
+  annotateKubeProxyHops(hops);
+}
+
+/**
+ * Comments for the hops in kube-proxy's nftables table, from the chain names: a jump or goto to a
+ * Service's chain names that chain, any other rule of a Service's chain names its own. The
+ * lookup in @no-endpoint-services (or -nodeports) that sends the packet to reject-chain, and the
+ * reject there, say why. A rule's own nft comment is kept. Pure.
+ */
+export function annotateKubeProxyHops(hops: Hop[]): void {
+  let rejectReason: string | undefined;
+  for (const hop of hops) {
+    if (hop.table !== KUBE_PROXY_TABLE) continue;
+    const noEndpoints = /\bvmap @(no-endpoint-\S+)/.exec(hop.rule ?? '')?.[1];
+    if (noEndpoints && hop.verdict.startsWith('goto ')) rejectReason = `@${noEndpoints}: the Service port has no endpoints`;
+    if (hop.comment !== undefined) continue;
+    const target = /^(?:jump|goto) (\S+)$/.exec(hop.verdict)?.[1];
+    const rejecting = noEndpoints !== undefined || hop.nat?.kind === 'reject';
+    const comment = (target ? serviceChainComment(target) : undefined) ?? serviceChainComment(hop.chain) ?? (rejecting ? rejectReason : undefined);
+    if (comment) hop.comment = comment;
+  }
+}
+
+const SERVICE_CHAIN = /^(service|external|local|firewall|endpoint)-[A-Z2-7]{8}-([^/]+)\/([^/]+)\/[a-z]+\/([^_/]*)(?:__(.+)\/(\d+))?$/;
+const KIND_WORDS: Record<string, string> = { service: '', external: ' (external traffic)', local: ' (node-local endpoints)', firewall: ' (firewall)' };
+
+/** `default/web:http` for `service-SUSTUHLJ-default/web/tcp/http`, `default/web:http -> 10.42.1.3:8080` for its endpoint chain. */
+export function serviceChainComment(chain: string): string | undefined {
+  const m = SERVICE_CHAIN.exec(chain);
+  if (!m) return undefined;
+  const [, kind, namespace, name, portName, ip, port] = m as unknown as [string, string, string, string, string, string | undefined, string | undefined];
+  const servicePort = `${namespace}/${name}${portName ? `:${portName}` : ''}`;
+  return kind === 'endpoint' ? `${servicePort} -> ${ip}:${port}` : `${servicePort}${KIND_WORDS[kind]}`;
 }
 
 /** What an iptables rule's target does to the packet (see natOf for nft's wording). */

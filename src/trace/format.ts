@@ -7,6 +7,9 @@ import type { TracedHook, TracedPacket, TraceResult } from './report.js';
 
 type HopView = TracedHook['hops'][number];
 
+/** Where kube-proxy masquerades what it marked: iptables mode's chain, and nftables mode's. */
+const MASQUERADE_CHAINS = ['KUBE-POSTROUTING', 'masquerading'];
+
 export function formatTrace(r: TraceResult, options: { all?: boolean } = {}): string {
   const out: string[] = [];
   const q = r.request;
@@ -66,10 +69,10 @@ function hopText(hop: HopView, r: TraceResult): string {
   } else if (hop.nat?.kind === 'snat') what = `SNAT to ${hop.nat.to}`;
   else if (hop.nat?.kind === 'masquerade') what = `MASQUERADE${r.masquerade?.to ? ` (as ${r.masquerade.to})` : ''}`;
   else if (hop.nat?.kind === 'mark-masq') what = 'MARK 0x4000 (masquerade this connection later)';
-  else if (hop.rule && /mark set mark xor 0x0*4000\b/.test(hop.rule)) what = 'MARK xor 0x4000 (clear the mark before masquerading)';
+  else if (hop.rule && /mark set (?:meta )?mark (?:xor|\^) 0x0*4000\b/.test(hop.rule)) what = 'MARK xor 0x4000 (clear the mark before masquerading)';
   else if (hop.nat?.kind === 'reject') what = 'REJECT';
   else if (/^(jump|goto) /.test(hop.verdict)) what = `-> ${hop.verdict.replace(/^(jump|goto) /, '')}`;
-  else if (hop.verdict === 'return' && hop.chain === 'KUBE-POSTROUTING') what = 'return (not marked 0x4000: no masquerade)';
+  else if (hop.verdict === 'return' && MASQUERADE_CHAINS.includes(hop.chain)) what = 'return (not marked 0x4000: no masquerade)';
   else what = hop.verdict === 'continue' ? 'continue' : hop.verdict.toUpperCase();
   const why = hop.comment ? `"${hop.comment}"` : hop.kind === 'rule' && hop.rule && !/^(jump|goto) /.test(hop.verdict) ? `(${hop.rule})` : '';
   return why ? `${what.padEnd(44)} ${why}` : what;

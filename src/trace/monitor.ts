@@ -5,23 +5,16 @@
 // `timeout`, so that one whose parent died never outlives the trace by long (and never keeps a
 // deleted node's namespace alive); it is stopped by its pid.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, readFileSync, readdirSync, readlinkSync } from 'node:fs';
+import { readFileSync, readdirSync, readlinkSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { KnetlabError } from '../errors.js';
+import { nftBinary } from '../proxy/nftables/index.js';
 import type { MonitorLine, TraceNode } from './types.js';
 
 const NETLINK_NETFILTER = 12;
 const NFNLGRP_TRACE_BIT = 1 << (9 - 1);
 /** The longest a monitor may live, whatever happens to the process that started it. */
 export const MONITOR_LIFETIME_SECONDS = 60;
-
-/**
- * nftables' `nft`, by absolute path: run through npm, PATH starts with node_modules/.bin, where
- * an unrelated `nft` (Vercel's Node File Trace, a dependency of oclif) lives.
- */
-export function nftBinary(): string {
-  return ['/usr/sbin/nft', '/sbin/nft', '/usr/local/sbin/nft', '/usr/bin/nft'].find((p) => existsSync(p)) ?? 'nft';
-}
 
 export interface NodeMonitor {
   node: string;

@@ -5,12 +5,19 @@
 //   trace id d7d3d2dd ip nat KUBE-SEP-EYTL... rule meta l4proto tcp   counter packets 0 bytes 0 dnat to 10.42.2.2:8080 # handle 174 (verdict accept)
 //   trace id 30038e79 ip filter FORWARD policy accept
 //
+// and in kube-proxy's nftables mode, where the packet crosses `table ip kube-proxy`:
+//
+//   trace id 26c1f1fd ip kube-proxy nat-prerouting rule jump services # handle 40 (verdict jump services)
+//   trace id 26c1f1fd ip kube-proxy services rule ip daddr . meta l4proto . th dport vmap @service-ips # handle 53 (verdict goto service-SUSTUHLJ-default/web/tcp/http)
+//   trace id 26c1f1fd ip kube-proxy endpoint-3CMDTCLZ-default/web/tcp/http__10.42.1.3/8080 rule meta l4proto tcp dnat to 10.42.1.3:8080 # handle 91 (verdict accept)
+//
 // The kernel derives a trace id from the socket buffer's address and hash, so one id is not one
 // packet: the same packet changes id between hooks (after NAT), and a later packet may reuse an
 // id. What is reliable is that a `packet:` line opens each base-chain visit and the events of that
 // visit carry its id. So lines become visits, and visits become packets by the IP header fields
 // that no NAT rewrites (protocol, IP id, length, TCP flags) and by the order of the hooks; then
 // orderPackets merges the nodes' packets into one time line.
+import { NFT_BASE_CHAINS, NFT_TABLE } from '../proxy/nftables/index.js';
 import type { Hop, HookVisit, MonitorLine, NatKind, NodePacket, PacketHeaders } from './types.js';
 
 const LINE = /^trace id (\S+) (\S+) (\S+) (\S+) (.*)$/;
@@ -80,20 +87,41 @@ export function packetKey(h: PacketHeaders | undefined): string | undefined {
   return `${h.protocol}/${h.ipId}/${h.length ?? ''}/${h.flags ?? ''}`;
 }
 
-const HOOKS = ['PREROUTING', 'OUTPUT', 'INPUT', 'FORWARD', 'POSTROUTING'];
 const HOOK_RANK: Record<string, number> = { PREROUTING: 0, OUTPUT: 0, INPUT: 1, FORWARD: 1, POSTROUTING: 2 };
 const TABLE_PRIORITY: Record<string, number> = { raw: -300, mangle: -150, nat: -100, filter: 0, security: 50 };
 
-/** Where a base chain runs in a packet's life: hook first, then the table's priority. */
-export function hookRank(table: string, chain: string): number {
-  const hook = HOOK_RANK[chain] ?? 1;
-  // nat runs late in INPUT and POSTROUTING (priority 100), early elsewhere.
-  const prio = table === 'nat' && (chain === 'INPUT' || chain === 'POSTROUTING') ? 100 : (TABLE_PRIORITY[table] ?? 0);
-  return hook * 1000 + prio;
+/** kube-proxy's nftables table (`ip kube-proxy`), whose base chains are named for their type and hook. */
+export const KUBE_PROXY_TABLE = NFT_TABLE.split(' ')[1]!;
+const KUBE_PROXY_BASE_CHAINS = new Map(NFT_BASE_CHAINS.map((c) => [c.name, c]));
+
+export interface BaseChain {
+  /** PREROUTING, INPUT, FORWARD, OUTPUT or POSTROUTING. */
+  hook: string;
+  priority: number;
+  /** A nat-type chain: only a connection's first packet crosses it. */
+  nat: boolean;
 }
 
-export function isBaseChain(chain: string): boolean {
-  return HOOKS.includes(chain);
+/**
+ * The hook and priority of a base chain: iptables-nft's tables name theirs after the hook
+ * (`nat PREROUTING`), kube-proxy's nftables table after type and hook (`kube-proxy nat-prerouting`,
+ * `filter-output-post-dnat`). Undefined for a regular chain.
+ */
+export function baseChainOf(table: string, chain: string): BaseChain | undefined {
+  if (table === KUBE_PROXY_TABLE) {
+    const c = KUBE_PROXY_BASE_CHAINS.get(chain);
+    return c && { hook: c.hook.toUpperCase(), priority: c.priority, nat: c.type === 'nat' };
+  }
+  if (HOOK_RANK[chain] === undefined) return undefined;
+  // nat runs late in INPUT and POSTROUTING (priority 100), early elsewhere.
+  const priority = table === 'nat' && (chain === 'INPUT' || chain === 'POSTROUTING') ? 100 : (TABLE_PRIORITY[table] ?? 0);
+  return { hook: chain, priority, nat: table === 'nat' };
+}
+
+/** Where a base chain runs in a packet's life: hook first, then the chain's priority. */
+export function hookRank(table: string, chain: string): number {
+  const base = baseChainOf(table, chain);
+  return (HOOK_RANK[base?.hook ?? ''] ?? 1) * 1000 + (base?.priority ?? 0);
 }
 
 const TCP_FLAGS: [number, string][] = [
@@ -150,8 +178,13 @@ export function parseHop(family: string, table: string, chain: string, rest: str
     const handle = /\s*# handle (\d+)\s*$/.exec(text);
     if (handle) text = text.slice(0, handle.index);
     text = text.replace(/\bcounter packets \d+ bytes \d+\s*/, '').replace(/\s+/g, ' ').trim();
+    // A native nft rule's own comment (kube-proxy's nftables rules have some); iptables-nft's
+    // `-m comment` is an xtables match that nft does not print (comments.ts recovers it).
+    const comment = / comment "([^"]*)"$/.exec(text);
+    if (comment) text = text.slice(0, comment.index);
     const hop: Hop = { ...base, kind: 'rule', verdict: rule[2]!, rule: text };
     if (handle) hop.handle = Number(handle[1]);
+    if (comment) hop.comment = comment[1]!;
     const nat = natOf(text);
     if (nat) hop.nat = nat;
     return hop;
@@ -169,8 +202,10 @@ export function natOf(rule: string): { kind: NatKind; to?: string } | undefined 
   const to = (re: RegExp) => re.exec(rule)?.[1];
   if (/\bdnat to /.test(rule)) return { kind: 'dnat', to: to(/\bdnat to (\S+)/)! };
   if (/\bsnat to /.test(rule)) return { kind: 'snat', to: to(/\bsnat to (\S+)/)! };
-  if (/\bmasquerade\b/.test(rule)) return { kind: 'masquerade' };
-  if (/\bmeta mark set mark or 0x0*4000\b/.test(rule)) return { kind: 'mark-masq' };
+  // The statement, not a jump to kube-proxy's nftables chain `mark-for-masquerade`.
+  if (/(?:^|\s)masquerade\b/.test(rule)) return { kind: 'masquerade' };
+  // iptables-nft's `-j MARK --or-mark`, and kube-proxy's nftables mark-for-masquerade.
+  if (/\bmeta mark set (?:meta )?mark (?:or|\|) 0x0*4000\b/.test(rule)) return { kind: 'mark-masq' };
   if (/\breject\b/.test(rule)) return { kind: 'reject' };
   if (/\bdrop\s*$/.test(rule)) return { kind: 'drop' };
   return undefined;

@@ -1,12 +1,13 @@
 // What a trace means, worked out from what it observed (a TraceCapture) without touching the
 // kernel: the connection's packets in time order, each with the node it crossed, its direction,
 // the interfaces in and out and every hook, chain and verdict; the chains of the first request
-// packet; the endpoint kube-proxy's rules chose (the KUBE-SEP chain and its DNAT, named by pod);
-// the REJECT of a Service without endpoints; the masquerade; and the reply un-NATed by conntrack.
+// packet; the endpoint kube-proxy's rules chose (the KUBE-SEP chain, or in nftables mode the
+// endpoint- chain, and its DNAT, named by pod); the reject of a Service without endpoints; the
+// masquerade; and the reply un-NATed by conntrack.
 import { annotateHops } from './comments.js';
 import { formatTuple, isDestinationNatted, isSourceNatted } from './conntrack.js';
-import { orderPackets, packetKey, parseMonitorLines } from './parse.js';
-import type { Hop, NatKind, NodePacket, PacketHeaders, TraceCapture } from './types.js';
+import { baseChainOf, orderPackets, packetKey, parseMonitorLines } from './parse.js';
+import type { Hop, HookVisit, NatKind, NodePacket, PacketHeaders, TraceCapture } from './types.js';
 
 export interface TracedHook {
   table: string;
@@ -138,7 +139,7 @@ function describe(p: NodePacket, direction: 'request' | 'reply'): TracedPacket {
     const h = v.headers ?? first;
     const hook: TracedHook = { table: v.table, chain: v.chain, src: ep(h.src, h.sport), dst: ep(h.dst, h.dport), hops: v.hops.map(({ family: _f, table: _t, ...hop }) => hop) };
     if (h.iif) hook.in = h.iif;
-    if (h.oif && v.chain !== 'OUTPUT') hook.out = h.oif;
+    if (h.oif && !isOutputHook(v)) hook.out = h.oif;
     return hook;
   });
   const all = p.visits.flatMap((v) => v.hops);
@@ -152,7 +153,7 @@ function describe(p: NodePacket, direction: 'request' | 'reply'): TracedPacket {
     dst: ep(first.dst, first.dport),
     routedSrc: ep(routed.src, routed.sport),
     routedDst: ep(routed.dst, routed.dport),
-    natChains: p.visits.some((v) => v.table === 'nat'),
+    natChains: p.visits.some((v) => baseChainOf(v.table, v.chain)?.nat === true),
     nat,
     verdict: nat.some((n) => n.kind === 'reject') ? 'reject' : lastHop?.verdict === 'drop' ? 'drop' : 'accept',
     hooks,
@@ -160,10 +161,12 @@ function describe(p: NodePacket, direction: 'request' | 'reply'): TracedPacket {
   if (first.iif) packet.in = first.iif;
   // In OUTPUT the trace shows the interface of the route looked up before NAT, which the nat hook
   // may change: only FORWARD and POSTROUTING tell where the packet really leaves.
-  const leaving = [...p.visits].reverse().find((v) => v.headers?.oif && v.chain !== 'OUTPUT');
+  const leaving = [...p.visits].reverse().find((v) => v.headers?.oif && !isOutputHook(v));
   if (leaving) packet.out = leaving.headers!.oif!;
   return packet;
 }
+
+const isOutputHook = (v: HookVisit) => baseChainOf(v.table, v.chain)?.hook === 'OUTPUT';
 
 /** The chains the connection's first request packet entered, following it from node to node. */
 function firstRequestChains(packets: NodePacket[], direction: (h: PacketHeaders | undefined) => string | undefined): string[] {

@@ -3,7 +3,9 @@
 // They go in mangle PREROUTING and OUTPUT, which run after conntrack (priority -200) and before
 // nat (-100), so `-m conntrack --ctorigsrc CLIENT --ctorigsrcport PORT` picks out the request
 // and its replies (even masqueraded ones: conntrack knows the original tuple) and the nat chains
-// after it are traced too.
+// after it are traced too. `meta nftrace` is a flag on the packet, seen by every table: in
+// kube-proxy's nftables mode the same rules trace `table ip kube-proxy`, whose base chains run
+// after mangle (priority -110 and up), so its services, service- and endpoint- chains show too.
 //
 // A masqueraded request reaches the next node with a new source (the first node's address and a
 // random port), so there the first rule cannot see it: a second rule per endpoint hosted on the

@@ -3,12 +3,13 @@
 // chains in order and the endpoint they chose; thirty traces meet every replica; the REJECT of
 // a Service without endpoints; a NodePort from the LAN through KUBE-NODEPORTS and the
 // masquerade; and no TRACE rule or monitor left on any node, also after the CLI is SIGKILLed.
+// The same lab with kube-proxy in nftables mode: the trace names `table ip kube-proxy`'s service
+// chain, endpoint chain and `dnat to`, reject-chain for the Service without endpoints, and the
+// masquerading chain for a NodePort from the LAN.
 import { execa } from 'execa';
-import { mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
 import type { ExecutionContext } from 'ava';
-import { CLI, e2e, getPods, ok, useLab } from '../helpers/lab.js';
+import { CLI, e2e, getPods, ok, proxyModeConfig, tempFile, useLab, type ProxyModeName } from '../helpers/lab.js';
 import type { TraceResult } from '../../src/trace/report.js';
 
 const IMAGE = 'registry.k8s.io/e2e-test-images/agnhost:2.53';
@@ -56,11 +57,9 @@ spec:
 
 const NODES = ['server', 'agent-1', 'agent-2'];
 
-async function bringUp(t: ExecutionContext, purpose: string): Promise<string> {
+async function bringUp(t: ExecutionContext, purpose: string, mode: ProxyModeName = 'iptables'): Promise<string> {
   const lab = useLab(t, purpose);
-  const file = join(mkdtempSync(join(tmpdir(), 'knetlab-')), 'trace.yaml');
-  writeFileSync(file, MANIFEST);
-  await ok(t, ['up', '--lab', lab, '-f', file]);
+  await ok(t, ['up', '--lab', lab, '-c', proxyModeConfig(mode), '-f', tempFile('trace.yaml', MANIFEST)]);
   return lab;
 }
 
@@ -182,4 +181,43 @@ e2e('a trace CLI killed with SIGKILL mid-way leaves no TRACE rule and no monitor
     await new Promise((r) => setTimeout(r, 4000));
     t.deepEqual(await leftovers(lab), [], `nothing left 4 s after SIGKILL (trace to ${target})`);
   }
+});
+
+e2e('nftables mode: the trace names the service chain, the endpoint chain and its dnat; reject-chain without endpoints; the masquerade of a NodePort', async (t) => {
+  const lab = await bringUp(t, 'trace-nft', 'nftables');
+  const replicas = (await getPods(t, lab)).filter((p) => p.metadata.name.startsWith('web-'));
+  t.is(replicas.length, 3);
+
+  const first = await trace(t, lab, 'pod/client', 'svc/web');
+  const at = positions(first.chains, [/^kube-proxy\/nat-prerouting$/, /^kube-proxy\/services$/, /^kube-proxy\/service-[A-Z2-7]{8}-default\/web\/tcp\/http$/, /^kube-proxy\/endpoint-[A-Z2-7]{8}-default\/web\/tcp\/http__/]);
+  t.false(at.includes(-1), `nat-prerouting, services, service-*, endpoint-* in order: ${first.chains.join(' ')}`);
+  t.false(first.chains.some((c) => /KUBE-/.test(c)), 'no iptables kube-proxy chain in nftables mode');
+  const dnatHop = first.packets[0]!.hooks.flatMap((h) => h.hops).find((h) => h.nat?.kind === 'dnat');
+  const chosen = replicas.find((p) => p.status.podIP === first.endpoint?.ip);
+  t.truthy(chosen, `the DNAT goes to a replica: ${JSON.stringify(first.endpoint)}`);
+  t.is(dnatHop?.chain, `${first.endpoint!.chain}`);
+  t.regex(dnatHop!.chain, new RegExp(`^endpoint-[A-Z2-7]{8}-default/web/tcp/http__${chosen!.status.podIP.replaceAll('.', '\\.')}/8080$`), 'the endpoint chain names the endpoint');
+  t.is(dnatHop!.rule, `meta l4proto tcp dnat to ${chosen!.status.podIP}:8080`);
+  t.like(first.endpoint, { port: 8080, pod: chosen!.metadata.name, comment: `default/web:http -> ${chosen!.status.podIP}:8080` });
+  t.is(first.request.answer, chosen!.metadata.name, 'the pod the rules chose answered');
+  t.false(first.masqueraded);
+  t.deepEqual(await leftovers(lab), [], 'nothing left after the trace');
+
+  const empty = await trace(t, lab, 'pod/client', 'svc/empty');
+  t.true(empty.rejected);
+  t.like(empty.rejectedBy, { table: 'kube-proxy', chain: 'reject-chain', comment: '@no-endpoint-services: the Service port has no endpoints' });
+  t.true(empty.chains.includes('kube-proxy/service-endpoints-check'));
+  t.false(empty.request.ok);
+
+  const nodePort = await trace(t, lab, 'lan', '192.168.100.10:30080');
+  const np = positions(nodePort.chains, [/^kube-proxy\/services$/, /^kube-proxy\/external-\S+\/web\/tcp\/http$/, /^kube-proxy\/mark-for-masquerade$/, /^kube-proxy\/endpoint-/, /^kube-proxy\/masquerading$/]);
+  t.false(np.includes(-1), `services ... masquerading in order: ${nodePort.chains.join(' ')}`);
+  t.like(nodePort.masquerade, { node: 'server', chain: 'masquerading' });
+  t.is(nodePort.endpoint?.pod, nodePort.request.answer);
+
+  const text = (await ok(t, ['trace', '--lab', lab, '--from', 'pod/client', '--to', 'svc/web'])).stdout;
+  t.regex(text, /kube-proxy services\s+-> service-\w+-default\/web\/tcp\/http\s+"default\/web:http"/);
+  t.regex(text, /kube-proxy endpoint-\S+ DNAT to 10\.42\.\d+\.\d+:8080 \(pod web-/);
+  t.regex(text, /^Endpoint chosen: 10\.42\.\d+\.\d+:8080, pod web-\S+ on \S+ \(endpoint-/m);
+  t.deepEqual(await leftovers(lab), []);
 });

@@ -1,9 +1,10 @@
 // Reading `nft -a monitor trace` output: single lines as the kernel prints them, then whole real
-// captures (test/fixtures/trace/*.json, saved by `knetlab trace --save-capture` on a 3-node lab),
-// where one packet's base-chain visits must be joined although its trace id changes after NAT.
+// captures (test/fixtures/trace/*.json, saved by `knetlab trace --save-capture` on a 3-node lab;
+// nftables-*.json on one whose kube-proxy runs in nftables mode), where one packet's base-chain
+// visits must be joined although its trace id changes after NAT.
 import test from 'ava';
 import { readFileSync } from 'node:fs';
-import { hookRank, natOf, packetKey, parseHeaders, parseHop, parseMonitorLines, tcpFlagNames } from '../../src/trace/parse.js';
+import { baseChainOf, hookRank, natOf, packetKey, parseHeaders, parseHop, parseMonitorLines, tcpFlagNames } from '../../src/trace/parse.js';
 import type { TraceCapture } from '../../src/trace/types.js';
 
 function loadCapture(name: string): TraceCapture {
@@ -99,4 +100,74 @@ test('a real capture: the REJECT event, printed after the ICMP error it caused, 
 
 test('lines that are not trace events are ignored', (t) => {
   t.deepEqual(parseMonitorLines([{ node: 'n', t: 0, line: '# Warning: table ip nat is managed by iptables-nft, do not touch!' }]), []);
+});
+
+// --- kube-proxy's nftables mode: `table ip kube-proxy` ---
+
+test("kube-proxy's nftables base chains rank by their hook and priority, among iptables-nft's", (t) => {
+  const prerouting = [['mangle', 'PREROUTING'], ['kube-proxy', 'filter-prerouting'], ['kube-proxy', 'nat-prerouting'], ['kube-proxy', 'filter-forward'], ['kube-proxy', 'nat-postrouting']];
+  const output = [['mangle', 'OUTPUT'], ['kube-proxy', 'filter-output'], ['kube-proxy', 'nat-output'], ['kube-proxy', 'filter-output-post-dnat'], ['kube-proxy', 'nat-postrouting']];
+  for (const order of [prerouting, output]) {
+    const ranks = order.map(([table, chain]) => hookRank(table!, chain!));
+    t.deepEqual([...ranks].sort((a, b) => a - b), ranks);
+    t.is(new Set(ranks).size, ranks.length);
+  }
+  t.deepEqual(baseChainOf('kube-proxy', 'nat-output'), { hook: 'OUTPUT', priority: -100, nat: true });
+  t.deepEqual(baseChainOf('kube-proxy', 'filter-input'), { hook: 'INPUT', priority: -110, nat: false });
+  t.deepEqual(baseChainOf('nat', 'POSTROUTING'), { hook: 'POSTROUTING', priority: 100, nat: true });
+  t.is(baseChainOf('kube-proxy', 'services'), undefined, 'a regular chain');
+  t.is(baseChainOf('nat', 'KUBE-SERVICES'), undefined);
+});
+
+test('nftables-mode lines: the vmap goto, the dnat, the native comment taken out of the rule', (t) => {
+  t.like(parseHop('ip', 'kube-proxy', 'services', 'rule ip daddr . meta l4proto . th dport vmap @service-ips # handle 53 (verdict goto service-SUSTUHLJ-default/web/tcp/http)'), {
+    kind: 'rule',
+    rule: 'ip daddr . meta l4proto . th dport vmap @service-ips',
+    handle: 53,
+    verdict: 'goto service-SUSTUHLJ-default/web/tcp/http',
+  });
+  t.like(parseHop('ip', 'kube-proxy', 'endpoint-3CMDTCLZ-default/web/tcp/http__10.42.1.3/8080', 'rule meta l4proto tcp dnat to 10.42.1.3:8080 # handle 91 (verdict accept)'), {
+    nat: { kind: 'dnat', to: '10.42.1.3:8080' },
+  });
+  t.deepEqual(parseHop('ip', 'kube-proxy', 'cluster-ips-check', 'rule ip daddr 10.43.0.0/16 drop comment "Drop traffic to unallocated ClusterIPs" # handle 48 (verdict drop)'), {
+    family: 'ip',
+    table: 'kube-proxy',
+    chain: 'cluster-ips-check',
+    kind: 'rule',
+    verdict: 'drop',
+    rule: 'ip daddr 10.43.0.0/16 drop',
+    handle: 48,
+    comment: 'Drop traffic to unallocated ClusterIPs',
+    nat: { kind: 'drop' },
+  });
+  t.like(parseHop('ip', 'kube-proxy', 'reject-chain', 'rule reject # handle 140 (verdict drop)'), { nat: { kind: 'reject' } });
+});
+
+test("nftables mode: the mark is mark-for-masquerade's own statement, not a jump to it; the masquerade statement", (t) => {
+  t.deepEqual(natOf('meta mark set meta mark | 0x00004000'), { kind: 'mark-masq' });
+  t.is(natOf('ip daddr 10.43.39.238 tcp dport 80 ip saddr != 10.42.0.0/16 jump mark-for-masquerade'), undefined);
+  t.is(natOf('jump mark-for-masquerade'), undefined);
+  t.deepEqual(natOf('masquerade fully-random'), { kind: 'masquerade' });
+});
+
+test('a real nftables-mode capture: the SYN is one packet through mangle and five kube-proxy base chains', (t) => {
+  const packets = parseMonitorLines(loadCapture('nftables-clusterip-from-pod').lines);
+  const synOn = (node: string) => packets.find((p) => p.node === node && p.visits[0]!.headers!.flags === 'SYN');
+  const syn = synOn('agent-1');
+  for (const packet of [syn, synOn('server')]) {
+    t.deepEqual(
+      packet!.visits.map((v) => `${v.table} ${v.chain}`),
+      ['mangle PREROUTING', 'kube-proxy filter-prerouting', 'kube-proxy nat-prerouting', 'kube-proxy filter-forward', 'kube-proxy nat-postrouting'],
+    );
+  }
+  const hops = syn!.visits.find((v) => v.chain === 'nat-prerouting')!.hops;
+  t.deepEqual(
+    hops.map((h) => `${h.chain}: ${h.verdict}`),
+    [
+      'nat-prerouting: jump services',
+      'services: goto service-SUSTUHLJ-default/web/tcp/http',
+      'service-SUSTUHLJ-default/web/tcp/http: goto endpoint-RYTVFLFH-default/web/tcp/http__10.42.0.3/8080',
+      'endpoint-RYTVFLFH-default/web/tcp/http__10.42.0.3/8080: accept',
+    ],
+  );
 });
