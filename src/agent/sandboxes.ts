@@ -4,7 +4,8 @@
 import type { Pod } from '../api/types.js';
 import type { NodePlan } from '../dataplane/plan.js';
 import { podNetns, podVethName } from '../dataplane/names.js';
-import { renderNetnsAdd, renderNetnsDelete, renderPodInside, renderPodPorts, type PodWiring } from '../dataplane/render.js';
+import { podInside, renderNetnsAdd, renderNetnsDelete, renderPodPorts, type PodWiring } from '../dataplane/render.js';
+import { configurePodInside } from '../kernel/netlink.js';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import type { LabConfig } from '../config/types.js';
 import type { DnsMetrics, ViewSource } from '../dns/server.js';
@@ -82,7 +83,7 @@ export class Sandboxes {
       await runIpBatch(renderNetnsAdd(wirings.map((w) => w.netns)));
       const nodes = [...new Set(wirings.map((w) => w.node))];
       await runIpBatches(nodes.map((node) => renderPodPorts(node, wirings.filter((w) => w.node === node))));
-      await runIpBatches(wirings.map(renderPodInside));
+      for (const w of wirings) configurePodInside(podInside(w));
       requests.forEach(({ pod }, i) => {
         const wiring = wirings[i]!;
         const ports = pod.spec.containers.flatMap((c) => c.ports ?? []).map((p) => ({ containerPort: p.containerPort, protocol: p.protocol ?? 'TCP' }));

@@ -87,12 +87,28 @@ export function renderPodPorts(node: NodePlan, pods: PodWiring[]): IpBatch {
   };
 }
 
-/** The pod's side: lo up, its IP on eth0, default route via the node's cni0. */
+/** The pod's side of its network: lo up, its IP on eth0, eth0 up, default route via the node's cni0. */
+export interface PodInside {
+  netns: string;
+  ifname: string;
+  address: string;
+  prefixLength: number;
+  gateway: string;
+}
+
+export function podInside(pod: PodWiring): PodInside {
+  return { netns: pod.netns, ifname: POD_IF, address: pod.ip, prefixLength: Number(pod.node.podCIDR.split('/')[1]), gateway: pod.node.gateway };
+}
+
+/**
+ * The same as ip commands. The agent sends it as netlink requests (src/kernel/netlink.ts), which
+ * spares a process per pod; this text is what a student would type, and what the tests compare.
+ */
 export function renderPodInside(pod: PodWiring): IpBatch {
-  const prefix = pod.node.podCIDR.split('/')[1];
+  const p = podInside(pod);
   return {
-    netns: pod.netns,
-    lines: ['link set lo up', `addr add ${pod.ip}/${prefix} dev ${POD_IF}`, `link set ${POD_IF} up`, `route add default via ${pod.node.gateway} dev ${POD_IF}`],
+    netns: p.netns,
+    lines: ['link set lo up', `addr add ${p.address}/${p.prefixLength} dev ${p.ifname}`, `link set ${p.ifname} up`, `route add default via ${p.gateway} dev ${p.ifname}`],
   };
 }
 

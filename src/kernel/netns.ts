@@ -16,6 +16,8 @@ interface SetnsAddon {
   setns(fd: number): void;
   /** A new non-blocking, unconnected IPv4 TCP socket in the calling thread's namespace. */
   tcpSocket(): number;
+  /** A new blocking NETLINK_ROUTE socket in the calling thread's namespace. */
+  netlinkSocket(): number;
 }
 
 /** Where `ip netns add NAME` bind-mounts a named namespace. */
