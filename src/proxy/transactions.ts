@@ -26,6 +26,24 @@
 //   service chains, whose lines then walk past endpoint names that differ from theirs in the 7th
 //   character. 1.36 s, but every partial sync after it costs ~6 ms more (58 -> 64 ms at 5,000)
 //   until a full resync writes the rules again, Service by Service.
+//
+// Where the time goes at 5,000 Services (kernel 6.18, iptables 1.8.9, measured 2026-11 with perf
+// and CPU times; see test/bench/proxy-sync.ts for the floors it prints):
+// - A partial sync: any restore that adds one rule with a verdict (even `-j ACCEPT` in a chain
+//   nothing jumps to) costs ~45-50 ms of CPU, ~90% of it nft_chain_validate/nft_table_validate
+//   walking PREROUTING and OUTPUT -> KUBE-SERVICES -> every KUBE-SVC -> every KUBE-SEP (the walk
+//   visits KUBE-SERVICES once per base chain that jumps to it); declaring a chain alone costs
+//   ~3-4 ms, `ip netns exec` ~1 ms of CPU and 0.5-4 ms of wall time. A one-Service 'when-changed'
+//   partial (~50 ms of CPU) is at that floor; the floor grows ~9 us a Service, so 30 ms is out of
+//   reach above ~3,000 Services on this kernel, whatever the restore text. A persistent restore
+//   process would save only the process start (~2 ms).
+// - A full sync onto a fresh node: ~1.05-1.15 s of restore CPU in the chunks (chunks of 250, 500,
+//   1,000 Services: 1.04-1.11, 1.11-1.13, 1.37-1.56 s), plus ~0.3 s in the last transaction
+//   (5,000 KUBE-SERVICES rules, one validation), plus rendering (~150-300 ms). In a chunk, 18% is
+//   iptables-nft's sorted chain-name list (strcmp), ~17% the kernel looking up each expression's
+//   type by name (__nft_expr_type_get); in the last one, the sorted list again (5,000 jump
+//   targets in random order) and the validation. On 2 cores the critical path is render + chunks
+//   / 2 + last, ~1 s on a quiet machine: the 1 s target is at the edge and CPU-bound.
 import { FILTER_TOP_LEVEL_CHAINS, KUBE_MARK_MASQ, NAT_TOP_LEVEL_CHAINS, markMasqRules } from './chains.js';
 import type { RenderedChain } from './render-cache.js';
 import { chainLine, tableSection } from './rules-text.js';

@@ -30,9 +30,13 @@ export class IptablesWriter implements ModeWriter<SyncState> {
     // freshNode is only an ordering hint for a node without rules: it cannot make them wrong.
     const freshNode = this.unwritten.delete(node.netns) && previous === undefined;
     const out = renderSync(snapshot, { nodeName: node.name, nodeIPs: [node.ip], clusterCIDR: ctx.clusterCIDR }, previous, { topLevelChains: 'when-changed', freshNode });
-    // The leading chunks of a large full sync are independent: two restores at a time, then the rest in order.
+    // The leading chunks of a large full sync are independent: two restores run at a time (one
+    // per core), each taking the next chunk when it is done; then the rest in order.
     const chunks = out.transactions.slice(0, out.chunks);
-    for (let i = 0; i < chunks.length; i += 2) await Promise.all(chunks.slice(i, i + 2).map((t) => restore(node, t)));
+    const worker = async () => {
+      for (let chunk = chunks.shift(); chunk !== undefined; chunk = chunks.shift()) await restore(node, chunk);
+    };
+    await Promise.all([worker(), worker()]);
     for (const transaction of out.transactions.slice(out.chunks)) await restore(node, transaction);
     return { state: out.state, lines: countLines(out.transactions), transactions: out.transactions.length };
   }

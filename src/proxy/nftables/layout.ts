@@ -9,14 +9,35 @@
 // and filled again, and the stale objects deleted. The maps that send traffic to Service chains
 // change only in the last one, atomically; each chunk replaces whole chains, so a node that has
 // rules keeps working throughout. At 10,000 Services this text as one transaction took 82 s
-// here, in chunks ~11 s: within one transaction the kernel looks each new anonymous set up by
-// walking the whole transaction (nft_set_lookup_byid), so a transaction's cost grows with its square.
+// here, in chunks ~11 s. On a fresh node the chunks' chains are reachable from nothing until the
+// last transaction fills the maps, so the table is validated once, at the end (perf: validation
+// is ~1.5% of a full sync's kernel time).
+//
+// Where a full sync's time goes (kernel 6.18, measured 2026-11, perf record over all transactions
+// of a 10,000-Service sync): ~72% is the Services' anonymous vmaps (upstream's `numgen random mod
+// N vmap { ... }`, one per Service chain). Each new anonymous set walks the table's whole list of
+// sets ~4 times: nf_tables_newset looks its name up, nf_tables_set_alloc_name sscanf()s every
+// "__map%d" to find a free number, and nft_set_lookup_global walks it again for the set's elements
+// and for the rule's lookup (the name never matches, then the transaction is searched by id). So
+// N Services cost ~N^2/2 list steps, however they are split: 10,000 chains holding only such a
+// vmap took 7.4 s of kernel time in transactions of 416 chains and 8.1 s in transactions of 2,000;
+// 5,000 took 1.9 s; the same 10,000 chains with a plain `goto` instead, 0.13 s. Transactions of
+// 1,500 lines instead of 5,000: the same CPU time (10.4 s against 9.9 s), more processes. Only
+// __nft_set_trans_bind (~6%) walks the transaction itself. A 3 s full sync at 10,000 cannot be
+// had with upstream's rules on this kernel; see test/bench/nftables-sync.ts for the floor.
 // Partial sync: (1) the changed ports' chains, new elements, stale chains emptied: no command
 // that makes nft 1.0.6 read the table, so it costs what the change costs; (2) only when there is
 // something to delete: element deletions and verdict changes, then stale chains and sets deleted.
-// nft reads every chain and set for any `delete` (~300 ms at 10,000 Services); upstream too keeps
-// deletion of stale chains out of the sync transaction (it deletes them a sync later), which
+// nft reads every chain and set for any `delete` (~130-170 ms at 10,000 Services); upstream too
+// keeps deletion of stale chains out of the sync transaction (it deletes them a sync later), which
 // deleteStale 'later' mirrors (partial.ts).
+// The first transaction of a partial sync cannot cost less than one validation of the whole table:
+// a rule with a jump, a DNAT, a `meta` or a vmap, or a map element that jumps, makes the commit
+// walk every chain reachable from the base chains (nft_table_validate; kernel 6.18 has no
+// per-chain validation). At 10,000 Services one chain with one DNAT rule costs ~80-90 ms of
+// kernel time (perf: ~85% nft_chain_validate, nft_setelem_validate, nft_table_validate), and an
+// element `drop` or an empty chain ~1 ms: a one-Service update, which must add such rules, is at
+// that floor (~97 ms wall, ~+2 ms for its one new anonymous set), so 30 ms is out of reach here.
 import { addElementLines, deleteElementLine, type ElementChanges, type NftElement } from './elements.js';
 import type { RenderedNftPort } from './service-port.js';
 import { renderChunkPreamble, TABLE, type SetupLines } from './setup.js';

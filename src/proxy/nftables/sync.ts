@@ -8,7 +8,8 @@
 //
 // Departures, each measured here (test/bench/nftables-sync.ts, nft 1.0.6, kernel 6.18):
 // - A full sync of many Services is written as several transactions (layout.ts): one transaction
-//   of 10,000 Services took 17.6 s (DESIGN.md), 82 s with this text; in chunks ~11 s.
+//   of 10,000 Services took 17.6 s (DESIGN.md), 82 s with this text; in chunks ~11 s, most of it
+//   the kernel creating upstream's 10,000 anonymous vmaps (~N^2, see layout.ts).
 // - Rules are written as chain blocks and elements as set and map blocks (chainBlock in setup.ts):
 //   the same objects, but nft then does not read every chain and set of the table first.
 // - A partial sync is two transactions: the change, with nothing that makes nft read the table,
