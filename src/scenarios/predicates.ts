@@ -1,7 +1,8 @@
 // The predicates checks and `wait` steps are made of: each looks at the lab as it is right now,
 // from the agent's objects (Endpoints, pods) or from the kernel itself (curl run inside a
-// namespace, sysctl, iptables-save, ip addr), never from what the student typed. (A check may
-// try a name the student answered, `{{answer/QUIZ}}`: the kernel still decides whether it works.)
+// namespace, sysctl, iptables-save, nft list table, ip addr), never from what the student typed.
+// (A check may try a name the student answered, `{{answer/QUIZ}}`: the kernel still decides
+// whether it works.)
 // Each answers with passed and a detail, in English and Chinese, saying what it saw.
 import type { Pod } from '../api/types.js';
 import { AgentClient } from '../client.js';
@@ -10,6 +11,7 @@ import { run } from '../kernel/exec.js';
 import { resolveUrl } from '../lifecycle/curl.js';
 import { labStatus } from '../lifecycle/up.js';
 import { contains as cidrContains, parseCidr } from '../ipam/cidr.js';
+import { NFT_TABLE, nftBinary } from '../proxy/nftables/index.js';
 import { asAddressTemplate, expandPlaceholders, getEndpoints, getService, matchesSelector, parseSelector, podsMatching, resolveScenarioTarget, type Memory } from './lab.js';
 import type { PredicateKind, Predicates, Text } from './schema.js';
 
@@ -88,6 +90,28 @@ export const PREDICATES: Evaluators = {
     return verdict(counts.every(ok), `rules in ${where} containing "${pattern}": ${per} (wanted ${want} on each)`, `${where} 中包含 "${pattern}" 的规则数：${per}（每个节点期望${wantZh}）`);
   },
 
+  async nftables(lab, { node, contains, lacks, count }, memory) {
+    const nodes = (await labStatus(lab)).nodes.filter((n) => node === undefined || n.name === node);
+    if (nodes.length === 0) return verdict(false, `lab "${lab}" has no node "${node}"`, `实验环境 "${lab}" 没有节点 "${node}"`);
+    const pattern = await expandPlaceholders(lab, contains ?? lacks ?? '', 'default', memory);
+    const seen = await Promise.all(
+      nodes.map(async (n) => {
+        const lines = await nftTableLines(n.netns);
+        return { table: lines !== undefined, count: (lines ?? []).filter((l) => l.includes(pattern)).length };
+      }),
+    );
+    const ok = (c: number) => (lacks !== undefined ? c === 0 : count === undefined ? c > 0 : c === count);
+    const per = nodes.map((n, i) => `${n.name} ${seen[i]!.count}${seen[i]!.table ? '' : ' (no table)'}`).join(', ');
+    const perZh = nodes.map((n, i) => `${n.name} ${seen[i]!.count}${seen[i]!.table ? '' : '（没有这张表）'}`).join(', ');
+    const want = lacks !== undefined ? 'none' : count === undefined ? 'at least 1' : `${count}`;
+    const wantZh = lacks !== undefined ? '0 行' : count === undefined ? '至少 1 行' : `${count} 行`;
+    return verdict(
+      seen.every((s) => ok(s.count)),
+      `lines of table ${NFT_TABLE} containing "${pattern}": ${per} (wanted ${want} on each)`,
+      `表 ${NFT_TABLE} 中包含 "${pattern}" 的行数：${perZh}（每个节点期望${wantZh}）`,
+    );
+  },
+
   async address(lab, spec, memory) {
     const ip = await expandPlaceholders(lab, asAddressTemplate(spec.address), 'default', memory);
     const places = spec.in ? [{ name: spec.in, netns: (await resolveScenarioTarget(lab, spec.in)).netns }] : await everyNamespace(lab);
@@ -151,6 +175,16 @@ async function nodeNetns(lab: string, node: string): Promise<string> {
   const found = (await labStatus(lab)).nodes.find((n) => n.name === node);
   if (!found) throw new Error(`lab "${lab}" has no node "${node}"`);
   return found.netns;
+}
+
+/** The lines of `nft list table ip kube-proxy` in a node's namespace; undefined when the table does not exist. */
+async function nftTableLines(netns: string): Promise<string[] | undefined> {
+  const r = await run(['ip', 'netns', 'exec', netns, nftBinary(), 'list', 'table', ...NFT_TABLE.split(' ')], { allowFailure: true });
+  if (r.exitCode !== 0) {
+    if (/No such file or directory/.test(r.stderr)) return undefined;
+    throw new Error(`nft list table ${NFT_TABLE} failed (exit ${r.exitCode}): ${r.stderr.trim()}`);
+  }
+  return r.stdout.split('\n').filter((l) => l.trim() !== '');
 }
 
 /** Every node, every running pod (all namespaces) and the LAN machine. */

@@ -70,6 +70,19 @@ export const predicateSchemas = {
     "the rules of `iptables-save -t TABLE` on the node(s) contain, or lack, a text",
     'iptables',
   ),
+  nftables: described(
+    z
+      .strictObject({
+        node: described(z.string(), 'one node [default: every node]').optional(),
+        contains: described(z.string(), `a line contains this text; ${placeholders}`).optional(),
+        lacks: described(z.string(), `no line contains this text; ${placeholders}`).optional(),
+        count: described(count, 'with contains: exactly this many lines contain it').optional(),
+      })
+      .refine((v) => (v.contains === undefined) !== (v.lacks === undefined), 'give exactly one of contains and lacks')
+      .refine((v) => v.count === undefined || v.contains !== undefined, 'count goes with contains'),
+    "the lines of `nft list table ip kube-proxy` on the node(s) contain, or lack, a text (a node without the table has no lines)",
+    'nftables',
+  ),
   address: described(
     z.strictObject({
       address: described(z.string(), `an IPv4 address, or svc/NAME, pod/..., node/NAME; ${placeholders}`),
