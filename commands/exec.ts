@@ -2,6 +2,7 @@ import { Args, Flags } from '@oclif/core';
 import { execa } from 'execa';
 import { KnetlabCommand, labFlag } from '../src/cli/base.js';
 import { UsageError } from '../src/errors.js';
+import { systemPath } from '../src/kernel/exec.js';
 import { resolveTarget } from '../src/lifecycle/targets.js';
 
 export default class Exec extends KnetlabCommand {
@@ -22,7 +23,7 @@ export default class Exec extends KnetlabCommand {
     if (command.length === 0) throw new UsageError('no command given', { hint: 'put the command after --, e.g. knetlab exec hello-1 -- ip addr' });
     this.requireRoot('knetlab exec');
     const target = await resolveTarget(this.lab(flags.lab), args.target, flags.namespace);
-    const result = await execa('ip', ['netns', 'exec', target.netns, ...command], { stdio: 'inherit', reject: false });
+    const result = await execa('ip', ['netns', 'exec', target.netns, ...command], { stdio: 'inherit', reject: false, env: { PATH: systemPath() } });
     process.exitCode = result.exitCode ?? 1;
   }
 }

@@ -1,6 +1,7 @@
 import { Args, Flags } from '@oclif/core';
 import { execa } from 'execa';
 import { KnetlabCommand, labFlag } from '../src/cli/base.js';
+import { systemPath } from '../src/kernel/exec.js';
 import { resolveTarget } from '../src/lifecycle/targets.js';
 
 export default class Shell extends KnetlabCommand {
@@ -21,7 +22,7 @@ export default class Shell extends KnetlabCommand {
     const result = await execa('ip', ['netns', 'exec', target.netns, ...argv], {
       stdio: 'inherit',
       reject: false,
-      env: { PS1: `[${lab} ${where}] \\w \\$ `, KNETLAB_TARGET: where },
+      env: { PS1: `[${lab} ${where}] \\w \\$ `, KNETLAB_TARGET: where, PATH: systemPath() },
     });
     process.exitCode = result.exitCode ?? 0;
   }

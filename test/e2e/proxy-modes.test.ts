@@ -28,7 +28,8 @@ e2e('switching proxy-mode on a running lab removes every trace of the other mode
   const before = (await getPods(t, lab)).map((p) => `${p.metadata.name} ${p.status.podIP}`).sort();
   for (const node of NODES) t.true((await traces(lab, node)).kubeLines > 20, `${node}: iptables mode wrote its chains`);
 
-  await up('nftables');
+  const switched = await up('nftables');
+  t.regex(switched.stdout + switched.stderr, /switched kube-proxy from iptables to nftables mode/);
   for (const node of NODES) t.deepEqual(await traces(lab, node), { tables: ['table ip kube-proxy'], kubeLines: 0 }, `${node}: only nftables mode's table`);
   t.regex(await answers(), /10\/10 requests/);
   t.deepEqual((await getPods(t, lab)).map((p) => `${p.metadata.name} ${p.status.podIP}`).sort(), before, 'same pods, same IPs');

@@ -60,8 +60,12 @@ export class KubeProxy {
     private readonly report: (sync: NodeSyncRecord, tool: string) => void = () => {},
   ) {}
 
-  /** The mode and settings from the lab's config. A new mode takes over every node at the next sync. */
-  configure(settings: ProxySettings): void {
+  /**
+   * The mode and settings from the lab's config. A new mode takes over every node at the next
+   * sync; the change is returned in words for `up` to print.
+   */
+  configure(settings: ProxySettings): string[] {
+    const changes = settings.mode === this.writer.mode || this.prepared.size === 0 ? [] : [`switched kube-proxy from ${this.writer.mode} to ${settings.mode} mode`];
     if (settings.mode !== this.writer.mode) {
       this.writer = settings.mode === 'nftables' ? new NftablesWriter() : new IptablesWriter();
       this.states.clear();
@@ -71,6 +75,7 @@ export class KubeProxy {
     if (settings.serviceCIDR !== this.serviceCIDR) this.states.clear();
     this.serviceCIDR = settings.serviceCIDR;
     this.startLoops(settings.fullSyncEveryMs);
+    return changes;
   }
 
   get mode(): ProxyMode {
