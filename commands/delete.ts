@@ -13,11 +13,14 @@ export default class Delete extends KnetlabCommand {
     "A deleted pod's namespace, veth and IP go with it. A pod that a Deployment owns is replaced at once by a new pod, with a new name and a new IP; the Service's ClusterIP stays.";
   static override examples = [
     '<%= config.bin %> delete pod hello-1',
+    '<%= config.bin %> delete pod/hello-1 svc/hello',
     '<%= config.bin %> delete deployment web -n shop',
     '<%= config.bin %> delete -f examples/web.yaml',
   ];
+  // As kubectl: TYPE NAME, or any number of TYPE/NAME.
+  static override strict = false;
   static override args = {
-    type: Args.string({ description: 'pod, deployment, service or namespace' }),
+    type: Args.string({ description: 'pod, deployment, service or namespace; or TYPE/NAME' }),
     name: Args.string({ description: 'name of the object' }),
   };
   static override flags = {
@@ -27,7 +30,7 @@ export default class Delete extends KnetlabCommand {
   };
 
   async run(): Promise<void> {
-    const { args, flags } = await this.parse(Delete);
+    const { argv, flags } = await this.parse(Delete);
     const lab = this.lab(flags.lab);
     let targets: { resource: Resource; namespace: string; name: string }[];
     if (flags.filename) {
@@ -37,11 +40,13 @@ export default class Delete extends KnetlabCommand {
         .map((o) => ({ resource: findResource(o.kind)!, namespace: o.metadata.namespace ?? 'default', name: o.metadata.name }))
         .sort((a, b) => Number(a.resource.kind === 'Namespace') - Number(b.resource.kind === 'Namespace'));
     } else {
-      const resource = args.type ? findResource(args.type) : undefined;
-      if (!resource || !DELETABLE.includes(resource.kind) || !args.name) {
-        throw new UsageError('say what to delete: TYPE NAME, or -f FILE', { hint: 'TYPE is pod, deployment, service or namespace, e.g. knetlab delete pod hello-1' });
-      }
-      targets = [{ resource, namespace: flags.namespace, name: args.name }];
+      targets = namedTargets(argv as string[]).map(([type, name]) => {
+        const resource = findResource(type);
+        if (!resource || !DELETABLE.includes(resource.kind) || !name) {
+          throw new UsageError('say what to delete: TYPE NAME, TYPE/NAME..., or -f FILE', { hint: 'TYPE is pod, deployment, service or namespace, e.g. knetlab delete pod hello-1 or knetlab delete pod/hello-1' });
+        }
+        return { resource, namespace: flags.namespace, name };
+      });
     }
     const client = new AgentClient(lab);
     let failed = false;
@@ -57,4 +62,12 @@ export default class Delete extends KnetlabCommand {
     }
     if (failed) throw new KnetlabError('some objects could not be deleted');
   }
+}
+
+/** `TYPE NAME` or `TYPE/NAME...` as [type, name] pairs; anything else becomes one pair without a name (a usage error). */
+function namedTargets(argv: string[]): [string, string | undefined][] {
+  if (argv.length === 0) return [['', undefined]];
+  if (argv.every((a) => a.includes('/'))) return argv.map((a) => [a.slice(0, a.indexOf('/')), a.slice(a.indexOf('/') + 1)]);
+  if (argv.length === 2 && !argv[0]!.includes('/')) return [[argv[0]!, argv[1]]];
+  return [['', undefined]];
 }

@@ -272,7 +272,7 @@ for (const mode of PROXY_MODES) {
     const { spec } = await service(t, lab, 'web');
     const [victim] = await webPods(t, lab);
     const oldIP = victim!.status.podIP;
-    const deleting = ok(t, ['delete', 'pod', victim!.metadata.name, '--lab', lab]);
+    const deleting = ok(t, ['delete', `pod/${victim!.metadata.name}`, '--lab', lab]); // kubectl's TYPE/NAME form
     const during = await curlMany(`kn.${lab}.pod.default.solo`, `http://${spec.clusterIP}/hostname`, 50);
     await deleting;
     t.true(during.length >= 45, `curls kept succeeding while the pod went (${during.length}/50)`);
