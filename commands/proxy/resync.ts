@@ -5,7 +5,7 @@ import type { NodeSyncRecord } from '../../src/agent/kube-proxy/index.js';
 export default class ProxyResync extends KnetlabCommand {
   static override summary = "Make kube-proxy rewrite every node's rules now (a full sync)";
   static override description =
-    "kube-proxy repairs rules that someone changed by hand at its next full sync (every 30 s here) or at once when its canary chain is gone. This runs the full sync now, as restarting kube-proxy (on k3s: the k3s service) would.";
+    "kube-proxy repairs rules that someone changed by hand at its next full sync (once an hour, as upstream) or within 5 s when its rules are gone (the canary chain in iptables mode, the table in nftables mode). This runs the full sync now, as restarting kube-proxy (on k3s: the k3s service) would.";
   static override examples = ['<%= config.bin %> proxy resync'];
   static override flags = { lab: labFlag };
 

@@ -199,7 +199,7 @@ export class Agent {
         this.labConfig = config;
         if (dnsMoved) this.cluster.sandboxes.rewriteEtc();
         const changes = await this.cluster.applyConfig(config);
-        changes.push(...this.proxy.configure({ mode: config.proxyMode, serviceCIDR: config.serviceCIDR, fullSyncEveryMs: proxySyncPeriodMs(config.kubeProxyArgs) }));
+        changes.push(...this.proxy.configure({ mode: config.proxyMode, serviceCIDR: config.serviceCIDR, syncEveryMs: proxySyncPeriodMs(config.kubeProxyArgs) }));
         const servers = (this.cluster.config?.nodes ?? []).filter((n) => n.role === 'server').map((n) => n.ip);
         ensureBuiltins(this.store, this.services!, config, servers);
         writeFileSync(this.paths.config, JSON.stringify(config, null, 2));

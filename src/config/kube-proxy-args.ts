@@ -1,5 +1,5 @@
 // What knetlab reads from `kube-proxy-arg` (k3s passes these flags to its embedded kube-proxy):
-// the proxy mode and how often a full sync repairs the rules. Every other flag is accepted and
+// the proxy mode and the sync period. Every other flag is accepted and
 // ignored with a warning (rules.ts). Pure; the values were validated before any of this runs.
 import { parseDuration } from './duration.js';
 import type { ProxyMode } from './types.js';
@@ -17,7 +17,7 @@ export function proxyModeOf(kubeProxyArgs: readonly string[]): ProxyMode {
   return value !== undefined && isProxyMode(value) ? value : 'iptables';
 }
 
-/** `--iptables-sync-period` (default 30 s): knetlab honours it in both modes. */
+/** `--iptables-sync-period` (default 30 s), the longest time between two syncs: knetlab honours it in both modes. */
 export function proxySyncPeriodMs(kubeProxyArgs: readonly string[]): number {
   const value = flagValue(kubeProxyArgs, 'iptables-sync-period');
   return (value !== undefined && parseDuration(value)) || DEFAULT_SYNC_PERIOD_MS;

@@ -2,8 +2,11 @@
 // proxy-mode=...). After each change the agent asks for a sync: the rules are rendered by the pure
 // renderers from a snapshot of Services and Endpoints and written into each node's namespace by
 // the mode's writer (iptables.ts, nftables.ts). Syncs are partial (only what changed, as
-// kube-proxy does since 1.28); a periodic full sync, and a check that the rules are still there,
-// repair what someone broke by hand. Switching modes removes the other mode's rules. Stale UDP
+// kube-proxy does since 1.28): every change, and at least every sync period (--iptables-sync-period,
+// 30 s), as upstream's sync loop. A full sync, which rewrites everything and so repairs what
+// someone broke by hand, comes once an hour (upstream's proxyutil.FullSyncPeriod), when a node's
+// rules are found gone (every 5 s: the canary chain, or nftables mode's table) and on
+// `knetlab proxy resync`. Switching modes removes the other mode's rules. Stale UDP
 // conntrack entries of removed endpoints are deleted, as kube-proxy does, so a UDP client is not
 // stuck on a pod that is gone.
 import type { Endpoints, Service } from '../../api/types.js';
@@ -19,6 +22,8 @@ import { NftablesWriter } from './nftables.js';
 import type { ModeWriter } from './writer.js';
 
 const INTACT_CHECK_EVERY_MS = 5_000;
+/** Upstream's proxyutil.FullSyncPeriod. */
+const FULL_SYNC_EVERY_MS = 3_600_000;
 
 export interface NodeSyncRecord {
   node: string;
@@ -33,8 +38,8 @@ export interface NodeSyncRecord {
 export interface ProxySettings {
   mode: ProxyMode;
   serviceCIDR: string;
-  /** kube-proxy's --iptables-sync-period: how often a full sync rewrites everything. */
-  fullSyncEveryMs: number;
+  /** kube-proxy's --iptables-sync-period: the longest time between two syncs. */
+  syncEveryMs: number;
 }
 
 export class KubeProxy {
@@ -49,6 +54,7 @@ export class KubeProxy {
   private running: Promise<void> | undefined;
   private again: Promise<void> | undefined;
   private timers: NodeJS.Timeout[] = [];
+  private lastFullSync = performance.now();
 
   constructor(
     private readonly store: Store,
@@ -74,7 +80,7 @@ export class KubeProxy {
     }
     if (settings.serviceCIDR !== this.serviceCIDR) this.states.clear();
     this.serviceCIDR = settings.serviceCIDR;
-    this.startLoops(settings.fullSyncEveryMs);
+    this.startLoops(settings.syncEveryMs);
     return changes;
   }
 
@@ -98,6 +104,7 @@ export class KubeProxy {
   /** Forgets what was written, so the next sync is a full one everywhere. */
   forceFullSync(): Promise<void> {
     this.states.clear();
+    this.lastFullSync = performance.now();
     return this.sync();
   }
 
@@ -114,10 +121,11 @@ export class KubeProxy {
     return [...this.last.values()].filter((r) => r.error).map((r) => `kube-proxy on ${r.node}: last sync failed: ${r.error}`);
   }
 
-  /** The periodic full sync and the check that the rules are still there. */
-  private startLoops(fullSyncEveryMs: number): void {
+  /** The periodic sync (a full one once an hour) and the check that the rules are still there. */
+  private startLoops(syncEveryMs: number): void {
     this.stopLoops();
-    this.timers.push(setInterval(() => void this.forceFullSync(), fullSyncEveryMs).unref());
+    const periodic = () => (performance.now() - this.lastFullSync >= FULL_SYNC_EVERY_MS ? this.forceFullSync() : this.sync());
+    this.timers.push(setInterval(() => void periodic(), syncEveryMs).unref());
     this.timers.push(setInterval(() => void this.checkIntact(), INTACT_CHECK_EVERY_MS).unref());
   }
 
