@@ -10,18 +10,32 @@
 //
 // Needs root and a built CLI (`npm run build`). Its one lab is named `bench-sync-*` and is taken
 // down at the end, also on error or Ctrl-C; the monitors are killed by pid.
-import { execa, type ResultPromise } from 'execa';
-import { availableParallelism, loadavg } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { performance } from 'node:perf_hooks';
 import { AgentClient } from '../../src/client.js';
 import { endpointChainName } from '../../src/proxy/hash.js';
 import type { List, Node, Pod } from '../../src/api/types.js';
+import {
+  checkMonitorLive,
+  checkNotInterrupted,
+  downAll,
+  inNamespace as inNode,
+  interruptedBy,
+  loadSummary,
+  percentiles,
+  poll,
+  ROOT,
+  startMonitor,
+  stopMonitors,
+  stopOnSignals,
+  up as upLab,
+  waitForLine,
+  waitForQuiet as waitForQuietFor,
+  type Percentiles,
+  type RulesMonitor,
+} from './lib.js';
 
-const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-const CLI = join(ROOT, 'bin/run.js');
 const WEB = join(ROOT, 'examples/web.yaml');
 const REPLICAS = 3; // examples/web.yaml
 const SERVICE_PORT_NAME = 'default/web:http';
@@ -31,134 +45,15 @@ const KUBE_PROXY_MIN_SYNC_PERIOD_MS = 1000; // upstream default of --iptables-mi
 const EVENT_TIMEOUT_MS = 3_000; // per deletion, for every node's monitor to print the chain deletion
 const READY_TIMEOUT_MS = 20_000; // for the Deployment to be back at 3 pods, their chains everywhere
 const QUIET_MS = 200; // no rule change on any node for this long before a deletion starts
-const PROBE_TABLE = 'knetlab_bench_probe';
 
-// ---- processes and the lab (as in up.ts) --------------------------------------------------------
-
-const liveLabs = new Set<string>();
-let interrupted: NodeJS.Signals | undefined;
-
-function checkNotInterrupted(): void {
-  if (interrupted) throw new Error(`interrupted by ${interrupted}`);
-}
-
-/** The CLI in its own process group: Ctrl-C lets a running `up` finish instead of half-doing it. */
-function knetlab(args: string[]) {
-  if (args[0] !== 'down') checkNotInterrupted();
-  return execa(CLI, args, { cwd: ROOT, detached: true });
-}
+// ---- the lab and the monitors (test/bench/lib.ts) ----------------------------------------------
 
 async function up(lab: string, manifest: string): Promise<void> {
-  liveLabs.add(lab);
-  await knetlab(['up', '--lab', lab, '--json', '-f', manifest]);
-}
-
-async function down(lab: string): Promise<void> {
-  await knetlab(['down', '--lab', lab]);
-  liveLabs.delete(lab);
-}
-
-async function downAll(): Promise<void> {
-  for (const lab of [...liveLabs]) {
-    await down(lab).catch((err: Error) => console.error(`warning: down --lab ${lab} failed: ${err.message}`));
-  }
-}
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-/** Calls `check` every `everyMs` until it returns a value; throws `what` after `timeoutMs`. */
-async function poll<T>(what: string, timeoutMs: number, everyMs: number, check: () => Promise<T | undefined>): Promise<T> {
-  const deadline = performance.now() + timeoutMs;
-  for (;;) {
-    checkNotInterrupted();
-    const value = await check();
-    if (value !== undefined) return value;
-    if (performance.now() > deadline) throw new Error(`${what} (waited ${timeoutMs} ms)`);
-    await sleep(everyMs);
-  }
-}
-
-const inNode = (netns: string, argv: string[]) => execa('ip', ['netns', 'exec', netns, ...argv], { reject: false });
-
-// ---- one `nft monitor ruleset` per node ---------------------------------------------------------
-
-interface RulesMonitor {
-  node: string;
-  netns: string;
-  child: ResultPromise<{ buffer: false; reject: false; stdin: 'ignore' }>;
-  /** performance.now() of the last line that arrived; 0 before any. */
-  lastLineAt: number;
-  listeners: Set<(line: string, at: number) => void>;
-  exited: boolean;
-}
-
-/** Starts the monitor; every complete line is handed to the listeners with its arrival time. */
-function startMonitor(node: string, netns: string): RulesMonitor {
-  const child = execa('ip', ['netns', 'exec', netns, 'nft', 'monitor', 'ruleset'], { buffer: false, reject: false, stdin: 'ignore' });
-  const monitor: RulesMonitor = { node, netns, child, lastLineAt: 0, listeners: new Set(), exited: false };
-  let partial = '';
-  child.stdout.setEncoding('utf8');
-  child.stdout.on('data', (chunk: string) => {
-    const at = performance.now();
-    const lines = (partial + chunk).split('\n');
-    partial = lines.pop()!;
-    for (const line of lines) {
-      monitor.lastLineAt = at;
-      for (const listener of monitor.listeners) listener(line, at);
-    }
-  });
-  // A monitor that dies (Ctrl-C reaches it too) ends every wait on it at once.
-  void child.then(() => {
-    monitor.exited = true;
-    for (const listener of monitor.listeners) listener('', Number.NaN);
-  });
-  return monitor;
-}
-
-/** The arrival time of the first line equal to `expected` from now on; undefined after `timeoutMs`. */
-function waitForLine(monitor: RulesMonitor, expected: string, timeoutMs: number): Promise<number | undefined> {
-  return new Promise((resolve) => {
-    const finish = (at: number | undefined) => {
-      clearTimeout(timer);
-      monitor.listeners.delete(listener);
-      resolve(at);
-    };
-    const listener = (line: string, at: number) => {
-      if (Number.isNaN(at)) finish(undefined);
-      else if (line === expected) finish(at);
-    };
-    const timer = setTimeout(() => finish(undefined), timeoutMs);
-    if (monitor.exited) return finish(undefined);
-    monitor.listeners.add(listener);
-  });
-}
-
-/**
- * `nft monitor` prints nothing until it is subscribed, so a fresh monitor is proven live by a
- * change of its own: a throw-away nft table (not an iptables one the agent owns) added and removed.
- */
-async function checkMonitorLive(monitor: RulesMonitor): Promise<void> {
-  const seen = waitForLine(monitor, `add table ip ${PROBE_TABLE}`, EVENT_TIMEOUT_MS);
-  for (;;) {
-    await inNode(monitor.netns, ['nft', 'add', 'table', 'ip', PROBE_TABLE]);
-    await inNode(monitor.netns, ['nft', 'delete', 'table', 'ip', PROBE_TABLE]);
-    if ((await Promise.race([seen, sleep(100).then(() => 'again' as const)])) !== 'again') break;
-    checkNotInterrupted();
-  }
-  if ((await seen) === undefined) throw new Error(`nft monitor in ${monitor.netns} printed nothing for a probe table`);
-}
-
-async function stopMonitors(monitors: RulesMonitor[]): Promise<void> {
-  for (const m of monitors) m.child.kill('SIGTERM'); // by the pid execa started
-  await Promise.all(monitors.map((m) => m.child));
+  await upLab(lab, ['-f', manifest]);
 }
 
 /** Waits until no node's rules changed for QUIET_MS, so a deletion does not queue behind another sync. */
-function waitForQuiet(monitors: RulesMonitor[]): Promise<true> {
-  return poll('the rules never stayed unchanged for ' + QUIET_MS + ' ms', READY_TIMEOUT_MS, 20, async () =>
-    performance.now() - Math.max(...monitors.map((m) => m.lastLineAt)) >= QUIET_MS ? true : undefined,
-  );
-}
+const waitForQuiet = (monitors: RulesMonitor[]) => waitForQuietFor(monitors, QUIET_MS, READY_TIMEOUT_MS);
 
 // ---- the lab's pods and rules -------------------------------------------------------------------
 
@@ -233,24 +128,10 @@ async function staleAddresses(monitors: RulesMonitor[], deletedIPs: string[], li
 
 // ---- report -------------------------------------------------------------------------------------
 
-interface Percentiles { p50: number; p90: number; p99: number; max: number }
-
-/** Nearest-rank percentiles: with 50 samples p99 is the largest one. */
-function percentiles(values: number[]): Percentiles {
-  const s = [...values].sort((a, b) => a - b);
-  const at = (p: number) => s[Math.max(0, Math.ceil((p / 100) * s.length) - 1)]!;
-  return { p50: at(50), p90: at(90), p99: at(99), max: s[s.length - 1]! };
-}
-
 let quiet = false;
 const log = (line: string) => void (quiet || console.log(line));
 const fmt = (ms: number | undefined) => (ms === undefined ? 'not seen' : `${ms.toFixed(1)} ms`);
 const fmtPercentiles = (p: Percentiles) => `p50 ${fmt(p.p50)}, p90 ${fmt(p.p90)}, p99 ${fmt(p.p99)}, max ${fmt(p.max)}`;
-function loadSummary(): string {
-  const [one] = loadavg();
-  const cores = availableParallelism();
-  return `1-min load average ${one!.toFixed(2)} on ${cores} cores${one! > cores ? ' (busy: figures are pessimistic)' : ''}`;
-}
 const verdict = (ok: boolean, what: string) => `${ok ? 'PASS' : 'FAIL'}  ${what}`;
 
 function describe(n: number, total: number, d: Deletion): string {
@@ -326,14 +207,9 @@ async function main(): Promise<void> {
   }
 }
 
-for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.on(signal, () => {
-    if (!interrupted) console.error(`\n${signal}: finishing the running step, then taking down ${[...liveLabs].join(', ') || 'no labs'}`);
-    interrupted = signal;
-  });
-}
+stopOnSignals();
 
 await main().catch((err: Error) => {
   console.error(`bench failed: ${err.message}`);
-  process.exitCode = interrupted ? 130 : 1;
+  process.exitCode = interruptedBy() ? 130 : 1;
 });

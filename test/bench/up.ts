@@ -8,64 +8,24 @@
 // Needs root and a built CLI (`npm run build`). Every lab it makes is named `bench-*` and is
 // taken down at the end, also on error or Ctrl-C.
 import { execa } from 'execa';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { availableParallelism, loadavg, tmpdir } from 'node:os';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { performance } from 'node:perf_hooks';
+import { agentRssKiB, checkNotInterrupted, down, downAll, interruptedBy, knetlab, loadSummary, podManifest, ROOT, stopOnSignals, timed, up as upLab } from './lib.js';
 
-const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-const CLI = join(ROOT, 'bin/run.js');
 const HELLO = join(ROOT, 'examples/hello.yaml');
 const POD_COUNT = 200;
 const TARGETS = { firstAnswerMs: 1000, up200Ms: 5000, kibPerPod: 1024 };
 const POLL_TIMEOUT_MS = 30_000;
 
-// ---- processes and labs -------------------------------------------------------------------------
-
-const liveLabs = new Set<string>();
-let interrupted: NodeJS.Signals | undefined;
-
-/** After Ctrl-C every step but `down` refuses to start, so main() unwinds into its `finally`. */
-function checkNotInterrupted(): void {
-  if (interrupted) throw new Error(`interrupted by ${interrupted}`);
-}
-
-/**
- * Runs the CLI in its own process group, so that Ctrl-C reaches only the benchmark: an `up` cut
- * off half-way could start an agent that the lab's state does not know yet. The running command
- * finishes, the next one is refused, and the `finally` in main() takes the labs down.
- */
-function knetlab(args: string[]) {
-  if (args[0] !== 'down') checkNotInterrupted();
-  return execa(CLI, args, { cwd: ROOT, detached: true });
-}
+// ---- labs (test/bench/lib.ts) --------------------------------------------------------------------
 
 /** `up --json`; returns the IP of each pod it applied (up reports where every pod runs). */
 async function up(lab: string, args: string[] = []): Promise<Map<string, string>> {
-  liveLabs.add(lab);
-  const { stdout } = await knetlab(['up', '--lab', lab, '--json', ...args]);
-  const { applied } = JSON.parse(stdout) as { applied: { name: string; podIP?: string }[] };
+  const { applied } = JSON.parse(await upLab(lab, args)) as { applied: { name: string; podIP?: string }[] };
   return new Map(applied.filter((a) => a.podIP).map((a) => [a.name, a.podIP!]));
-}
-
-async function down(lab: string): Promise<void> {
-  await knetlab(['down', '--lab', lab]);
-  liveLabs.delete(lab);
-}
-
-/** Takes down every lab still up; a failure is reported and the next lab is still tried. */
-async function downAll(): Promise<void> {
-  for (const lab of [...liveLabs]) {
-    await down(lab).catch((err: Error) => console.error(`warning: down --lab ${lab} failed: ${err.message}`));
-  }
-}
-
-async function timed<T>(work: () => Promise<T>): Promise<{ ms: number; value: T }> {
-  const start = performance.now();
-  const value = await work();
-  return { ms: performance.now() - start, value };
 }
 
 async function podIPs(lab: string): Promise<Map<string, string>> {
@@ -93,14 +53,6 @@ async function waitForAnswer(lab: string, fromPod: string, url: string, expected
   }
 }
 
-async function agentRssKiB(lab: string): Promise<number> {
-  const { stdout } = await knetlab(['status', '--lab', lab, '-o', 'json']);
-  const { pid } = JSON.parse(stdout) as { pid: number };
-  const line = readFileSync(`/proc/${pid}/status`, 'utf8').split('\n').find((l) => l.startsWith('VmRSS:'));
-  if (!line) throw new Error(`no VmRSS for agent pid ${pid}`);
-  return Number(line.split(/\s+/)[1]);
-}
-
 // ---- figures ------------------------------------------------------------------------------------
 
 interface Stats { median: number; min: number; max: number }
@@ -110,23 +62,6 @@ function stats(values: number[]): Stats {
   const mid = Math.floor(s.length / 2);
   const median = s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
   return { median, min: s[0]!, max: s[s.length - 1]! };
-}
-
-function podManifest(count: number): string {
-  const pod = (i: number) => `apiVersion: v1
-kind: Pod
-metadata:
-  name: p-${i}
-spec:
-  containers:
-    - name: netexec
-      image: registry.k8s.io/e2e-test-images/agnhost:2.53
-      args: ["netexec", "--http-port=8080"]
-      ports:
-        - containerPort: 8080
-          protocol: TCP
-`;
-  return Array.from({ length: count }, (_, i) => pod(i + 1)).join('---\n');
 }
 
 // ---- the three measurements ---------------------------------------------------------------------
@@ -194,12 +129,6 @@ let quiet = false;
 const log = (line: string) => void (quiet || console.log(line));
 const fmt = (ms: number) => `${Math.round(ms)} ms`;
 const fmtStats = (s: Stats) => `median ${fmt(s.median)} (min ${fmt(s.min)}, max ${fmt(s.max)})`;
-/** Other work on the machine skews every figure; the report says how busy it was. */
-function loadSummary(): string {
-  const [one] = loadavg();
-  const cores = availableParallelism();
-  return `1-min load average ${one!.toFixed(2)} on ${cores} cores${one! > cores ? ' (busy: figures are pessimistic)' : ''}`;
-}
 const verdict = (ok: boolean, what: string) => `${ok ? 'PASS' : 'FAIL'}  ${what}`;
 
 async function main(): Promise<void> {
@@ -249,14 +178,9 @@ async function main(): Promise<void> {
   }
 }
 
-for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.on(signal, () => {
-    if (!interrupted) console.error(`\n${signal}: finishing the running command, then taking down ${[...liveLabs].join(', ') || 'no labs'}`);
-    interrupted = signal;
-  });
-}
+stopOnSignals();
 
 await main().catch((err: Error) => {
   console.error(`bench failed: ${err.message}`);
-  process.exitCode = interrupted ? 130 : 1;
+  process.exitCode = interruptedBy() ? 130 : 1;
 });
