@@ -11,7 +11,7 @@ import { listNetns } from '../kernel/ip.js';
 import { ApiError, notFound } from './api.js';
 import { applyManifest, namespaceObject, type ApplyResult } from './apply.js';
 import { Cluster, type Log } from './cluster.js';
-import { endpointsFor } from './controllers/endpoints.js';
+import { EndpointCandidates, endpointsFor } from './controllers/endpoints.js';
 import { ownedBy, planDeployment } from './controllers/deployments.js';
 import { hasReadinessProbe } from './controllers/pod-state.js';
 import { KubeProxy } from './kube-proxy/index.js';
@@ -228,9 +228,9 @@ export class Agent {
 
   /** Endpoints from the pods as they are now, then kube-proxy from the Endpoints. */
   private async syncServices(): Promise<void> {
-    const pods = this.store.list<Pod>('Pod');
+    const candidates = new EndpointCandidates(this.store.list<Pod>('Pod'));
     for (const service of this.store.list<Service>('Service')) {
-      const endpoints = endpointsFor(service, pods);
+      const endpoints = endpointsFor(service, candidates);
       const current = this.store.get<Endpoints>('Endpoints', service.metadata.namespace, service.metadata.name);
       if (endpoints && (!current || JSON.stringify(endpoints.subsets) !== JSON.stringify(current.subsets))) this.store.put(endpoints);
     }
