@@ -5,6 +5,7 @@
 // so a caller that edits its snapshot in place still gets fresh rules. Upstream kube-proxy gets
 // the same effect from its change trackers (serviceUpdateResult/endpointUpdateResult): it skips
 // the chains of Services that did not change (skipServiceUpdate in syncProxyRules).
+import { copyEndpoint, copyService, sameEndpoints, sameService } from '../port-inputs.js';
 import type { EndpointInfo, ServicePortInfo, ServiceSnapshot } from '../types.js';
 import { renderNftPort, type PortContext, type RenderedNftPort } from './service-port.js';
 
@@ -94,40 +95,4 @@ export class NftPortMemo {
     // Ports that went away are forgotten.
     if (this.byKey.size > this.keys.length) for (const k of this.byKey.keys()) if (!last.has(k)) this.byKey.delete(k);
   }
-}
-
-// Written out rather than looped over the field lists: this runs for every port of every sync.
-function sameService(a: ServicePortInfo, b: ServicePortInfo): boolean {
-  return (
-    a.namespace === b.namespace &&
-    a.name === b.name &&
-    a.portName === b.portName &&
-    a.protocol === b.protocol &&
-    a.clusterIP === b.clusterIP &&
-    a.port === b.port &&
-    a.nodePort === b.nodePort &&
-    a.sessionAffinity === b.sessionAffinity &&
-    a.affinityTimeoutSeconds === b.affinityTimeoutSeconds &&
-    a.externalTrafficPolicy === b.externalTrafficPolicy &&
-    a.internalTrafficPolicy === b.internalTrafficPolicy
-  );
-}
-
-function sameEndpoints(a: readonly EndpointInfo[], b: readonly EndpointInfo[]): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) {
-    const x = a[i]!;
-    const y = b[i]!;
-    if (x.ip !== y.ip || x.port !== y.port || x.ready !== y.ready || x.nodeName !== y.nodeName) return false;
-  }
-  return true;
-}
-
-function copyService(s: ServicePortInfo): ServicePortInfo {
-  const { namespace, name, portName, protocol, clusterIP, port, nodePort, sessionAffinity, affinityTimeoutSeconds, externalTrafficPolicy, internalTrafficPolicy } = s;
-  return { namespace, name, portName, protocol, clusterIP, port, nodePort, sessionAffinity, affinityTimeoutSeconds, externalTrafficPolicy, internalTrafficPolicy };
-}
-
-function copyEndpoint({ ip, port, ready, nodeName }: EndpointInfo): EndpointInfo {
-  return { ip, port, ready, nodeName };
 }
