@@ -4,28 +4,14 @@
 import type { ExecutionContext } from 'ava';
 import { execa } from 'execa';
 import { PROXY_MODES, e2e, ok, useLab, getPods, proxyModeConfig, proxyRules, tempFile, type ProxyModeName } from '../helpers/lab.js';
+import { AGNHOST, webDeployment } from '../helpers/manifests.js';
 
-const IMAGE = 'registry.k8s.io/e2e-test-images/agnhost:2.53';
 const MANIFEST = `
 apiVersion: v1
 kind: Namespace
 metadata: {name: other}
 ---
-apiVersion: apps/v1
-kind: Deployment
-metadata: {name: web}
-spec:
-  replicas: 2
-  selector: {matchLabels: {app: web}}
-  template:
-    metadata: {labels: {app: web}}
-    spec:
-      containers:
-      - name: netexec
-        image: ${IMAGE}
-        ports: [{name: http, containerPort: 8080}]
-        readinessProbe: {httpGet: {path: /healthz, port: http}, periodSeconds: 1, failureThreshold: 1}
----
+${webDeployment({ replicas: 2, readiness: true })}---
 apiVersion: v1
 kind: Service
 metadata: {name: web}
@@ -45,13 +31,13 @@ apiVersion: v1
 kind: Pod
 metadata: {name: client}
 spec:
-  containers: [{name: c, image: ${IMAGE}}]
+  containers: [{name: c, image: ${AGNHOST}}]
 ---
 apiVersion: v1
 kind: Pod
 metadata: {name: client, namespace: other}
 spec:
-  containers: [{name: c, image: ${IMAGE}}]
+  containers: [{name: c, image: ${AGNHOST}}]
 `;
 
 

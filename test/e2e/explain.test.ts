@@ -13,6 +13,7 @@ import { loadProxyObjects } from '../../src/proxy/from-objects.js';
 import { nftBinary, renderNftSync } from '../../src/proxy/nftables/index.js';
 import { goldenPath, matchesGolden } from '../helpers/golden.js';
 import { e2e, getPods, ok, proxyModeConfig, tempFile, useLab } from '../helpers/lab.js';
+import { EMPTY_SERVICE, webDeployment, webNodePortService } from '../helpers/manifests.js';
 
 const FIXTURE = 'nftables-explain';
 
@@ -46,35 +47,7 @@ e2e('the unit test\'s fixture is what nft 1.0.6 lists for the rules rendered fro
   t.deepEqual(comparable(json), comparable(readFileSync(file, 'utf8')), 'table.json differs from the live listing (UPDATE_GOLDEN=1 rewrites it)');
 });
 
-const IMAGE = 'registry.k8s.io/e2e-test-images/agnhost:2.53';
-const MANIFEST = `
-apiVersion: apps/v1
-kind: Deployment
-metadata: {name: web}
-spec:
-  replicas: 3
-  selector: {matchLabels: {app: web}}
-  template:
-    metadata: {labels: {app: web}}
-    spec:
-      containers:
-      - {name: netexec, image: ${IMAGE}, ports: [{name: http, containerPort: 8080}]}
----
-apiVersion: v1
-kind: Service
-metadata: {name: web}
-spec:
-  type: NodePort
-  selector: {app: web}
-  ports: [{name: http, port: 80, targetPort: http, nodePort: 30080}]
----
-apiVersion: v1
-kind: Service
-metadata: {name: empty}
-spec:
-  selector: {app: nothing-has-this-label}
-  ports: [{port: 80, targetPort: 8080}]
-`;
+const MANIFEST = [webDeployment(), webNodePortService(), EMPTY_SERVICE].join('---\n');
 
 interface Explained {
   proxyMode: string;

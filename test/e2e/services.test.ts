@@ -8,42 +8,18 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ExecutionContext } from 'ava';
 import { PROXY_MODES, e2e, ok, useLab, getPods, proxyModeConfig, proxyRules, type PodJson, type ProxyModeName } from '../helpers/lab.js';
-
-const IMAGE = 'registry.k8s.io/e2e-test-images/agnhost:2.53';
+import { AGNHOST, EMPTY_SERVICE, webDeployment, webNodePortService } from '../helpers/manifests.js';
 
 const MANIFEST = `
-apiVersion: apps/v1
-kind: Deployment
-metadata: {name: web}
-spec:
-  replicas: 3
-  selector: {matchLabels: {app: web}}
-  template:
-    metadata: {labels: {app: web}}
-    spec:
-      containers:
-      - name: netexec
-        image: ${IMAGE}
-        ports:
-        - {name: http, containerPort: 8080}
-        - {name: alt, containerPort: 9090}
-        - {name: udp, containerPort: 8081, protocol: UDP}
-        readinessProbe:
-          httpGet: {path: /healthz, port: http}
-          periodSeconds: 1
-          failureThreshold: 1
----
-apiVersion: v1
-kind: Service
-metadata: {name: web}
-spec:
-  type: NodePort
-  selector: {app: web}
-  ports:
-  - {name: http, port: 80, targetPort: http, nodePort: 30080}
-  - {name: alt, port: 9090, targetPort: alt}
-  - {name: udp, port: 53, targetPort: udp, protocol: UDP}
----
+${webDeployment({
+  ports: ['{name: http, containerPort: 8080}', '{name: alt, containerPort: 9090}', '{name: udp, containerPort: 8081, protocol: UDP}'],
+  readiness: true,
+})}---
+${webNodePortService([
+  '{name: http, port: 80, targetPort: http, nodePort: 30080}',
+  '{name: alt, port: 9090, targetPort: alt}',
+  '{name: udp, port: 53, targetPort: udp, protocol: UDP}',
+])}---
 apiVersion: v1
 kind: Service
 metadata: {name: sticky}
@@ -52,20 +28,14 @@ spec:
   sessionAffinity: ClientIP
   ports: [{port: 80, targetPort: 8080}]
 ---
-apiVersion: v1
-kind: Service
-metadata: {name: empty}
-spec:
-  selector: {app: nothing-has-this-label}
-  ports: [{port: 80, targetPort: 8080}]
----
+${EMPTY_SERVICE}---
 apiVersion: v1
 kind: Pod
 metadata: {name: solo, labels: {app: solo}}
 spec:
   containers:
   - name: netexec
-    image: ${IMAGE}
+    image: ${AGNHOST}
     ports: [{containerPort: 8080}]
 ---
 apiVersion: v1
@@ -161,7 +131,7 @@ spec:
     spec:
       containers:
       - name: netexec
-        image: ${IMAGE}
+        image: ${AGNHOST}
         ports: [{name: udp, containerPort: 8081, protocol: UDP}]
 ---
 apiVersion: v1
@@ -175,7 +145,7 @@ apiVersion: v1
 kind: Pod
 metadata: {name: client}
 spec:
-  containers: [{name: c, image: ${IMAGE}}]
+  containers: [{name: c, image: ${AGNHOST}}]
 `;
 
 /** Sends "hostname" from one fixed source port every 200 ms for `seconds`, printing each answer or "-". */

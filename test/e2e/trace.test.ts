@@ -10,49 +10,19 @@ import { execa } from 'execa';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import type { ExecutionContext } from 'ava';
 import { CLI, e2e, getPods, ok, proxyModeConfig, tempFile, useLab, type ProxyModeName } from '../helpers/lab.js';
+import { AGNHOST, EMPTY_SERVICE, webDeployment, webNodePortService } from '../helpers/manifests.js';
 import type { TraceResult } from '../../src/trace/report.js';
 
-const IMAGE = 'registry.k8s.io/e2e-test-images/agnhost:2.53';
 const MANIFEST = `
-apiVersion: apps/v1
-kind: Deployment
-metadata: {name: web}
-spec:
-  replicas: 3
-  selector: {matchLabels: {app: web}}
-  template:
-    metadata: {labels: {app: web}}
-    spec:
-      containers:
-      - name: netexec
-        image: ${IMAGE}
-        ports:
-        - {name: http, containerPort: 8080}
-        - {name: udp, containerPort: 8081, protocol: UDP}
----
-apiVersion: v1
-kind: Service
-metadata: {name: web}
-spec:
-  type: NodePort
-  selector: {app: web}
-  ports:
-  - {name: http, port: 80, targetPort: http, nodePort: 30080}
-  - {name: udp, port: 8081, targetPort: udp, protocol: UDP}
----
-apiVersion: v1
-kind: Service
-metadata: {name: empty}
-spec:
-  selector: {app: nothing-has-this-label}
-  ports: [{port: 80, targetPort: 8080}]
----
+${webDeployment({ ports: ['{name: http, containerPort: 8080}', '{name: udp, containerPort: 8081, protocol: UDP}'] })}---
+${webNodePortService(['{name: http, port: 80, targetPort: http, nodePort: 30080}', '{name: udp, port: 8081, targetPort: udp, protocol: UDP}'])}---
+${EMPTY_SERVICE}---
 apiVersion: v1
 kind: Pod
 metadata: {name: client, labels: {app: client}}
 spec:
   containers:
-  - {name: netexec, image: ${IMAGE}, ports: [{containerPort: 8080}]}
+  - {name: netexec, image: ${AGNHOST}, ports: [{containerPort: 8080}]}
 `;
 
 const NODES = ['server', 'agent-1', 'agent-2'];
