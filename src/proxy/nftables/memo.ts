@@ -9,16 +9,6 @@ import { copyEndpoint, copyService, sameEndpoints, sameService } from '../port-i
 import type { EndpointInfo, ServicePortInfo, ServiceSnapshot } from '../types.js';
 import { renderNftPort, type PortContext, type RenderedNftPort } from './service-port.js';
 
-// Every field renderNftPort may read. A field added to the types but not listed here fails to
-// compile: list it, compare it and copy it, so the memo cannot silently ignore a new input.
-const SERVICE_FIELDS = ['namespace', 'name', 'portName', 'protocol', 'clusterIP', 'port', 'nodePort', 'sessionAffinity', 'affinityTimeoutSeconds', 'externalTrafficPolicy', 'internalTrafficPolicy'] as const;
-const ENDPOINT_FIELDS = ['ip', 'port', 'ready', 'nodeName'] as const;
-type Unlisted<T, Listed extends readonly PropertyKey[]> = Exclude<keyof T, Listed[number]>;
-const serviceFieldsListed: [Unlisted<ServicePortInfo, typeof SERVICE_FIELDS>] extends [never] ? true : never = true;
-const endpointFieldsListed: [Unlisted<EndpointInfo, typeof ENDPOINT_FIELDS>] extends [never] ? true : never = true;
-void serviceFieldsListed;
-void endpointFieldsListed;
-
 interface Entry {
   service: ServicePortInfo;
   endpoints: EndpointInfo[];
