@@ -84,10 +84,6 @@ export class KubeProxy {
     return changes;
   }
 
-  get mode(): ProxyMode {
-    return this.writer.mode;
-  }
-
   /** Brings every node's rules up to date. Calls during a sync coalesce into one more sync. */
   sync(): Promise<void> {
     if (!this.running) {
