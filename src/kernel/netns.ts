@@ -20,6 +20,8 @@ interface SetnsAddon {
   netlinkSocket(): number;
 }
 
+const ADDON_FUNCTIONS: readonly (keyof SetnsAddon)[] = ['setns', 'tcpSocket', 'netlinkSocket'];
+
 /** Where `ip netns add NAME` bind-mounts a named namespace. */
 export function netnsPath(name: string): string {
   return `/run/netns/${name}`;
@@ -41,7 +43,13 @@ export function loadSetnsAddon(): SetnsAddon {
       hint: 'run `npm ci` (it builds native/setns.c)',
     });
   }
-  addon = createRequire(import.meta.url)(addonPath) as SetnsAddon;
+  const loaded = createRequire(import.meta.url)(addonPath) as Partial<SetnsAddon>;
+  // A checkout updated without `npm ci` keeps the addon it was built with, which may lack a function added since.
+  const missing = ADDON_FUNCTIONS.filter((name) => typeof loaded[name] !== 'function');
+  if (missing.length) {
+    throw new KnetlabError(`the native setns addon (${addonPath}) is out of date: it lacks ${missing.join(', ')}`, { hint: 'run `npm ci` (or `npm run install`) to build native/setns.c again' });
+  }
+  addon = loaded as SetnsAddon;
   return addon;
 }
 
