@@ -12,18 +12,10 @@ import type { ExplainNode } from '../../src/proxy/explain.js';
 import { loadProxyObjects } from '../../src/proxy/from-objects.js';
 import { nftBinary, renderNftSync } from '../../src/proxy/nftables/index.js';
 import { goldenPath, matchesGolden } from '../helpers/golden.js';
-import { e2e, getPods, ok, proxyModeConfig, tempFile, useLab } from '../helpers/lab.js';
+import { e2e, getPods, ok, proxyModeConfig, scratchNamespace, tempFile, useLab } from '../helpers/lab.js';
 import { EMPTY_SERVICE, webDeployment, webNodePortService } from '../helpers/manifests.js';
 
 const FIXTURE = 'nftables-explain';
-
-/** A scratch network namespace for this test process, deleted when the test ends, pass or fail. */
-async function scratchNamespace(t: ExecutionContext): Promise<string> {
-  const ns = `kn.explain-test-${process.pid}`;
-  await run(['ip', 'netns', 'add', ns]);
-  t.teardown(() => run(['ip', 'netns', 'delete', ns], { allowFailure: true }).then(() => undefined));
-  return ns;
-}
 
 /** The listing without what differs between two equal tables: handles, and nft's own version. */
 function comparable(json: string): unknown {
@@ -34,7 +26,7 @@ function comparable(json: string): unknown {
 }
 
 e2e('the unit test\'s fixture is what nft 1.0.6 lists for the rules rendered from services.yaml', async (t) => {
-  const ns = await scratchNamespace(t);
+  const ns = await scratchNamespace(t, 'explain');
   const { snapshot } = await loadProxyObjects([goldenPath(`${FIXTURE}/services.yaml`)]);
   const sync = renderNftSync(snapshot, { nodeName: 'server', nodeIPs: ['192.168.100.10'], clusterCIDR: '10.42.0.0/16' }, undefined, { serviceCIDRs: ['10.43.0.0/16'] });
   const nft = (args: string[], input?: string) => run(['ip', 'netns', 'exec', ns, nftBinary(), ...args], input === undefined ? {} : { input });

@@ -11,21 +11,13 @@ import { run } from '../../src/kernel/exec.js';
 import { namesFromListing, nftBinary, renderIptablesCleanup, renderNftCleanup, renderNftSync, type NftSyncOptions, type NftSyncResult } from '../../src/proxy/nftables/index.js';
 import { applyNft, emptyNftTable, type NftTableModel } from '../../src/proxy/nftables/model.js';
 import { renderJumpRules, renderSync } from '../../src/proxy/render.js';
-import type { NodeContext, ProxySnapshot, ServiceSnapshot } from '../../src/proxy/types.js';
-import { e2e } from '../helpers/lab.js';
+import type { NodeContext } from '../../src/proxy/types.js';
+import { e2e, scratchNamespace } from '../helpers/lab.js';
+import { service, snapshot } from '../helpers/proxy-snapshots.js';
 
 const GOLDEN = fileURLToPath(new URL('../fixtures/nftables/', import.meta.url));
 const NODE: NodeContext = { nodeName: 'node-a', nodeIPs: ['192.168.100.10'], clusterCIDR: '10.42.0.0/16' };
 const OPTIONS: NftSyncOptions = { serviceCIDRs: ['10.43.0.0/16'] };
-
-let counter = 0;
-/** A scratch network namespace that is deleted when the test ends, pass or fail. */
-async function scratchNamespace(t: ExecutionContext): Promise<string> {
-  const ns = `kn.t-nft-${process.pid}-${counter++}`;
-  await run(['ip', 'netns', 'add', ns]);
-  t.teardown(() => run(['ip', 'netns', 'delete', ns], { allowFailure: true }).then(() => undefined));
-  return ns;
-}
 
 const nft = (ns: string, args: string[], input?: string) => run(['ip', 'netns', 'exec', ns, nftBinary(), ...args], input === undefined ? {} : { input });
 const listTable = async (ns: string): Promise<string> => (await nft(ns, ['list', 'table', 'ip', 'kube-proxy'])).stdout;
@@ -83,7 +75,7 @@ e2e('nft -c accepts every golden text, and applied it lists every rule and round
   t.true(goldens.length >= 11);
   for (const file of goldens) {
     const text = readFileSync(`${GOLDEN}${file}`, 'utf8');
-    const ns = await scratchNamespace(t);
+    const ns = await scratchNamespace(t, 'nft');
     await nft(ns, ['-c', '-f', '-'], text);
     await nft(ns, ['-f', '-'], text);
     const listing = await listTable(ns);
@@ -95,26 +87,8 @@ e2e('nft -c accepts every golden text, and applied it lists every rule and round
   }
 });
 
-function service(i: number, extra: Partial<ServiceSnapshot['service']> = {}, endpoints = 3): ServiceSnapshot {
-  return {
-    service: { namespace: 'ns', name: `svc${i}`, portName: 'http', protocol: 'TCP', clusterIP: `10.43.${i >> 8}.${i & 255}`, port: 80, sessionAffinity: 'None', affinityTimeoutSeconds: 10800, externalTrafficPolicy: 'Cluster', ...extra },
-    endpoints: Array.from({ length: endpoints }, (_, j) => ({ ip: `10.42.${j}.${i & 255}`, port: 8080, ready: true, nodeName: j === 0 ? 'node-a' : 'node-b' })),
-  };
-}
-
-/** Every shape the renderer writes: spreads, node ports, Local policy, affinity, UDP, no endpoints. */
-function snapshot(n: number): ProxySnapshot {
-  const services = Array.from({ length: n }, (_, i) => service(i + 1));
-  services.push(service(n + 1, { nodePort: 30001 }));
-  services.push(service(n + 2, { nodePort: 30002, externalTrafficPolicy: 'Local' }));
-  services.push(service(n + 3, { sessionAffinity: 'ClientIP', affinityTimeoutSeconds: 600 }));
-  services.push(service(n + 4, { protocol: 'UDP', port: 53, portName: 'dns' }));
-  services.push(service(n + 5, { nodePort: 30005 }, 0));
-  return { services };
-}
-
 e2e('a chunked full sync, then partial syncs, leave the kernel with the table a fresh full sync gives', async (t) => {
-  const ns = await scratchNamespace(t);
+  const ns = await scratchNamespace(t, 'nft');
   const model = emptyNftTable();
   const first = snapshot(60);
   const full = renderNftSync(first, NODE, undefined, { ...OPTIONS, chunkLines: 300 });
@@ -136,20 +110,20 @@ e2e('a chunked full sync, then partial syncs, leave the kernel with the table a 
   const partial = renderNftSync(next, NODE, full.state, OPTIONS);
   t.true(partial.stats.partial);
   await applySync(ns, partial, model);
-  const freshNs = await scratchNamespace(t);
+  const freshNs = await scratchNamespace(t, 'nft');
   await applySync(freshNs, renderNftSync(next, NODE, undefined, OPTIONS));
   t.is(canonical(parseListing(await listTable(ns))), canonical(parseListing(await listTable(freshNs))));
   sameShape(t, model, parseListing(await listTable(ns)));
 
   // And back: the first snapshot again, as a partial sync on top.
   await applySync(ns, renderNftSync(first, NODE, partial.state, OPTIONS));
-  const again = await scratchNamespace(t);
+  const again = await scratchNamespace(t, 'nft');
   await applySync(again, full);
   t.is(canonical(parseListing(await listTable(ns))), canonical(parseListing(await listTable(again))));
 });
 
 e2e('switching modes: iptables cleanup leaves no KUBE-* chain or jump; nftables cleanup leaves no table', async (t) => {
-  const ns = await scratchNamespace(t);
+  const ns = await scratchNamespace(t, 'nft');
   const ipt = (args: string[], input?: string) => run(['ip', 'netns', 'exec', ns, ...args], input === undefined ? {} : { input });
   await ipt(['iptables-restore', '-w', '--noflush'], renderJumpRules());
   for (const text of renderSync(snapshot(10), NODE).transactions) await ipt(['iptables-restore', '-w', '--noflush', '--counters'], text);

@@ -2,42 +2,16 @@
 // in a scratch network namespace, read back with iptables-save, and compared chain by chain with
 // what the text says, after putting both spellings into one canonical form (iptables-save adds
 // /32, reorders -p and -m, prints --or-mark as --set-xmark, ...). Needs root.
-import type { ExecutionContext } from 'ava';
 import { run } from '../../src/kernel/exec.js';
 import { applyRestore, parseIptablesSave, type Ruleset } from '../../src/proxy/iptables-save.js';
 import { renderJumpRules, renderSync, type SyncResult } from '../../src/proxy/render.js';
 import { canonicalRule } from '../../src/proxy/rule-spec.js';
-import type { NodeContext, ProxySnapshot, ServiceSnapshot } from '../../src/proxy/types.js';
-import { e2e } from '../helpers/lab.js';
+import type { NodeContext } from '../../src/proxy/types.js';
+import { e2e, scratchNamespace } from '../helpers/lab.js';
+import { snapshot } from '../helpers/proxy-snapshots.js';
 
 const NODE: NodeContext = { nodeName: 'node-a', nodeIPs: ['192.168.100.10'], clusterCIDR: '10.42.0.0/16' };
 const TABLES = ['filter', 'nat', 'mangle'];
-
-function service(i: number, extra: Partial<ServiceSnapshot['service']> = {}, endpoints = 3): ServiceSnapshot {
-  return {
-    service: { namespace: 'ns', name: `svc${i}`, portName: 'http', protocol: 'TCP', clusterIP: `10.43.${i >> 8}.${i & 255}`, port: 80, sessionAffinity: 'None', affinityTimeoutSeconds: 10800, externalTrafficPolicy: 'Cluster', ...extra },
-    endpoints: Array.from({ length: endpoints }, (_, j) => ({ ip: `10.42.${j}.${i & 255}`, port: 8080, ready: true, nodeName: j === 0 ? 'node-a' : 'node-b' })),
-  };
-}
-
-/** Every kind of rule the renderer writes: spreads, affinity, node ports, Local policy, UDP, no endpoints. */
-function snapshot(n: number): ProxySnapshot {
-  const services = Array.from({ length: n }, (_, i) => service(i + 1));
-  services.push(service(n + 1, { nodePort: 30001 }));
-  services.push(service(n + 2, { nodePort: 30002, externalTrafficPolicy: 'Local' }));
-  services.push(service(n + 3, { sessionAffinity: 'ClientIP', affinityTimeoutSeconds: 600 }));
-  services.push(service(n + 4, { protocol: 'UDP', port: 53, portName: 'dns' }));
-  services.push(service(n + 5, { nodePort: 30005 }, 0));
-  return { services };
-}
-
-/** A scratch network namespace that is deleted when the test ends, pass or fail. */
-async function scratchNamespace(t: ExecutionContext, tag: string): Promise<string> {
-  const ns = `kn.t-proxy-${process.pid}-${tag}`;
-  await run(['ip', 'netns', 'add', ns]);
-  t.teardown(() => run(['ip', 'netns', 'delete', ns], { allowFailure: true }).then(() => undefined));
-  return ns;
-}
 
 async function restore(ns: string, text: string): Promise<void> {
   await run(['ip', 'netns', 'exec', ns, 'iptables-restore', '-w', '--noflush', '--counters'], { input: text });
@@ -62,7 +36,7 @@ async function applySync(ns: string, model: Ruleset, sync: SyncResult): Promise<
 }
 
 e2e('a full sync, then partial syncs, leave the kernel holding exactly the rules the text says', async (t) => {
-  const ns = await scratchNamespace(t, 'small');
+  const ns = await scratchNamespace(t, 'proxy-small');
   const model = parseIptablesSave(renderJumpRules());
   await restore(ns, renderJumpRules());
   const full = renderSync(snapshot(20), NODE);
@@ -91,7 +65,7 @@ e2e('a full sync, then partial syncs, leave the kernel holding exactly the rules
 });
 
 e2e('a chunked full sync of 1,200 Services applies in order on a fresh node and loses nothing', async (t) => {
-  const ns = await scratchNamespace(t, 'chunked');
+  const ns = await scratchNamespace(t, 'proxy-chunked');
   const model = parseIptablesSave(renderJumpRules());
   await restore(ns, renderJumpRules());
   const full = renderSync(snapshot(1200), NODE, undefined, { chunkServices: 500 });
@@ -103,7 +77,7 @@ e2e('a chunked full sync of 1,200 Services applies in order on a fresh node and 
 });
 
 e2e("partial syncs with topLevelChains 'when-changed' leave the kernel as a full sync would", async (t) => {
-  const ns = await scratchNamespace(t, 'fast');
+  const ns = await scratchNamespace(t, 'proxy-fast');
   const model = parseIptablesSave(renderJumpRules());
   await restore(ns, renderJumpRules());
   const first = snapshot(10);
@@ -120,7 +94,7 @@ e2e("partial syncs with topLevelChains 'when-changed' leave the kernel as a full
 });
 
 e2e('a chunked full resync of a node that has rules (state lost) applies chunk by chunk and leaves a fresh node\'s rules', async (t) => {
-  const ns = await scratchNamespace(t, 'resync');
+  const ns = await scratchNamespace(t, 'proxy-resync');
   const model = parseIptablesSave(renderJumpRules());
   await restore(ns, renderJumpRules());
   await applySync(ns, model, renderSync(snapshot(300), NODE, undefined, { chunkServices: 100 }));
@@ -141,7 +115,7 @@ e2e('a chunked full resync of a node that has rules (state lost) applies chunk b
 });
 
 e2e('with the freshNode hint, chunks applied two iptables-restore at a time leave the rules a one-transaction sync leaves', async (t) => {
-  const ns = await scratchNamespace(t, 'parallel');
+  const ns = await scratchNamespace(t, 'proxy-parallel');
   await restore(ns, renderJumpRules());
   const full = renderSync(snapshot(600), NODE, undefined, { chunkServices: 100, freshNode: true });
   t.is(full.chunks, 7);

@@ -108,3 +108,14 @@ export async function proxyRules(lab: string, node: string, mode: ProxyModeName)
   const argv = mode === 'iptables' ? ['iptables-save', '-t', 'nat'] : ['/usr/sbin/nft', 'list', 'table', 'ip', 'kube-proxy'];
   return (await execa('ip', ['netns', 'exec', `kn.${lab}.node.${node}`, ...argv])).stdout;
 }
+
+let scratchCounter = 0;
+/** An empty network namespace `kn.t-PURPOSE-PID-N` for one test, deleted when it ends, pass or fail. */
+export async function scratchNamespace(t: ExecutionContext, purpose: string): Promise<string> {
+  const ns = `kn.t-${purpose}-${process.pid}-${scratchCounter++}`;
+  await execa('ip', ['netns', 'add', ns]);
+  t.teardown(async () => {
+    await execa('ip', ['netns', 'delete', ns], { reject: false });
+  });
+  return ns;
+}
